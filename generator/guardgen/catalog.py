@@ -1,0 +1,274 @@
+"""The SCP guardrail catalog: one registry, each guardrail a small unit of data.
+
+A guardrail's statements are built from the organization's parameters; :func:`statements` then
+adds the break-glass exemption to every Deny unless the guardrail applies to everyone. That is the
+single place where the exemption is written, so no guardrail can forget it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+Statement = dict[str, Any]
+
+# The seven classic IAM mistakes each guardrail answers (see docs/guardrails.md).
+MISTAKES = {
+    "root-usage": "Using the root user for daily tasks",
+    "wildcard-policies": "Wildcard permissions",
+    "long-lived-keys": "Long-lived access keys",
+    "missing-boundaries": "No permission boundaries",
+    "broad-trust": "Over-broad cross-account trust",
+    "missing-scps": "No service control policies",
+    "no-monitoring": "No CloudTrail monitoring",
+}
+
+
+@dataclass(frozen=True)
+class Params:
+    """Organization-wide values guardrails are parameterised by."""
+
+    allowed_regions: tuple[str, ...] | None = None
+    imds_max_hop_limit: int = 2
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str  # field of ``organization`` in guardgen.yaml
+    description: str
+    required: bool
+
+
+@dataclass(frozen=True)
+class Guardrail:
+    id: str
+    title: str
+    description: str
+    mistake: str
+    source: str
+    build: Callable[[Params], list[Statement]]
+    parameters: tuple[Parameter, ...] = ()
+    # True only where exempting break-glass principals would defeat the guardrail's purpose.
+    applies_to_everyone: bool = False
+    why_everyone: str = ""
+
+
+def _sid(guardrail_id: str, suffix: str = "") -> str:
+    return "".join(part.capitalize() for part in guardrail_id.split("-")) + suffix
+
+
+def _deny(sid: str, actions: Sequence[str] | str, resource: str = "*",
+          condition: dict[str, Any] | None = None, *, not_action: bool = False) -> Statement:
+    stmt: Statement = {"Sid": sid, "Effect": "Deny"}
+    acts: Any = actions if isinstance(actions, str) else list(actions)
+    stmt["NotAction" if not_action else "Action"] = acts
+    stmt["Resource"] = resource
+    if condition:
+        stmt["Condition"] = condition
+    return stmt
+
+
+def _leave(p: Params) -> list[Statement]:
+    return [_deny(_sid("deny-leave-organization"), "organizations:LeaveOrganization")]
+
+
+_CLOUDTRAIL_ACTIONS = (
+    "cloudtrail:StopLogging",
+    "cloudtrail:DeleteTrail",
+    "cloudtrail:UpdateTrail",
+    "cloudtrail:PutEventSelectors",
+    "cloudtrail:PutInsightSelectors",
+    "cloudtrail:DeleteEventDataStore",
+    "cloudtrail:UpdateEventDataStore",
+    "cloudtrail:StopEventDataStoreIngestion",
+    "cloudtrail:DeleteResourcePolicy",
+    "cloudtrail:PutResourcePolicy",
+)
+
+
+def _cloudtrail(p: Params) -> list[Statement]:
+    return [_deny(_sid("protect-cloudtrail"), _CLOUDTRAIL_ACTIONS)]
+
+
+def _imdsv2(p: Params) -> list[Statement]:
+    sid = _sid("require-imdsv2")
+    instance = "arn:aws:ec2:*:*:instance/*"
+    return [
+        _deny(sid + "Tokens", "ec2:RunInstances", instance,
+              {"StringNotEquals": {"ec2:MetadataHttpTokens": "required"}}),
+        _deny(sid + "HopLimit", "ec2:RunInstances", instance,
+              {"NumericGreaterThan": {"ec2:MetadataHttpPutResponseHopLimit":
+                                      str(p.imds_max_hop_limit)}}),
+        # Credentials obtained through IMDSv1 carry ec2:RoleDelivery 1.0: refuse to honour them.
+        _deny(sid + "RoleDelivery", "*", "*",
+              {"NumericLessThan": {"ec2:RoleDelivery": "2.0"}}),
+        _deny(sid + "Modify", "ec2:ModifyInstanceMetadataOptions"),
+    ]
+
+
+def _root(p: Params) -> list[Statement]:
+    return [_deny(_sid("deny-root-user"), "*", "*",
+                  {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:root"}})]
+
+
+# Services that are global or answer from us-east-1 whatever region a caller uses; denying them
+# outside the allowed regions would break IAM, Organizations, billing and support.
+GLOBAL_SERVICE_ACTIONS = (
+    "a4b:*", "account:*", "acm:*", "aws-marketplace-management:*", "aws-marketplace:*",
+    "aws-portal:*", "billing:*", "budgets:*", "ce:*", "chime:*", "cloudfront:*", "config:*",
+    "cur:*", "directconnect:*", "ec2:DescribeRegions", "ec2:DescribeTransitGateways",
+    "ec2:DescribeVpnGateways", "fms:*", "freetier:*", "globalaccelerator:*", "health:*",
+    "iam:*", "importexport:*", "invoicing:*", "kms:*", "mobileanalytics:*",
+    "networkmanager:*", "organizations:*", "payments:*", "pricing:*", "route53:*",
+    "route53-recovery-cluster:*", "route53-recovery-control-config:*",
+    "route53-recovery-readiness:*", "route53domains:*", "s3:GetAccountPublic*",
+    "s3:ListAllMyBuckets", "s3:ListMultiRegionAccessPoints", "s3:PutAccountPublic*",
+    "shield:*", "sso:*", "sts:*", "support:*", "tax:*", "trustedadvisor:*", "waf-regional:*",
+    "waf:*", "wafv2:*", "wellarchitected:*",
+)
+
+
+def _regions(p: Params) -> list[Statement]:
+    regions = sorted(p.allowed_regions or ())
+    return [_deny(_sid("deny-unapproved-regions"), GLOBAL_SERVICE_ACTIONS, "*",
+                  {"StringNotEquals": {"aws:RequestedRegion": regions}}, not_action=True)]
+
+
+def _keys(p: Params) -> list[Statement]:
+    return [_deny(_sid("deny-iam-user-access-keys"), ("iam:CreateAccessKey", "iam:CreateUser"))]
+
+
+_SECURITY_ACTIONS = (
+    "access-analyzer:DeleteAnalyzer",
+    "config:DeleteConfigRule",
+    "config:DeleteConfigurationAggregator",
+    "config:DeleteConfigurationRecorder",
+    "config:DeleteDeliveryChannel",
+    "config:DeleteRetentionConfiguration",
+    "config:StopConfigurationRecorder",
+    "guardduty:DeleteDetector",
+    "guardduty:DeleteMembers",
+    "guardduty:DeletePublishingDestination",
+    "guardduty:DisassociateFromAdministratorAccount",
+    "guardduty:DisassociateFromMasterAccount",
+    "guardduty:DisassociateMembers",
+    "guardduty:StopMonitoringMembers",
+    "guardduty:UpdateDetector",
+    "securityhub:BatchDisableStandards",
+    "securityhub:DeleteMembers",
+    "securityhub:DisableSecurityHub",
+    "securityhub:DisassociateFromAdministratorAccount",
+    "securityhub:DisassociateFromMasterAccount",
+    "securityhub:DisassociateMembers",
+)
+
+
+def _security(p: Params) -> list[Statement]:
+    return [_deny(_sid("protect-security-services"), _SECURITY_ACTIONS)]
+
+
+_SCP_EXAMPLES = "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_examples.html"
+
+REGISTRY: tuple[Guardrail, ...] = (
+    Guardrail(
+        id="deny-leave-organization",
+        title="Accounts cannot leave the organization",
+        description="Denies organizations:LeaveOrganization, so a member account cannot escape "
+        "every SCP by leaving. Removing an account stays possible from the management account, "
+        "which SCPs never restrict.",
+        mistake="missing-scps",
+        source=_SCP_EXAMPLES,
+        build=_leave,
+        applies_to_everyone=True,
+        why_everyone="no principal in a member account, break-glass included, has a reason to "
+        "take the account out of the organization; that is done from the management account",
+    ),
+    Guardrail(
+        id="protect-cloudtrail",
+        title="CloudTrail cannot be stopped or changed",
+        description="Denies stopping, deleting or reconfiguring trails and event data stores, "
+        "so activity keeps being recorded.",
+        mistake="no-monitoring",
+        source="https://docs.aws.amazon.com/awscloudtrail/latest/userguide/security_iam_id-based-policy-examples.html",
+        build=_cloudtrail,
+    ),
+    Guardrail(
+        id="require-imdsv2",
+        title="EC2 instances must use IMDSv2",
+        description="Denies launching instances without IMDSv2 tokens required or with a hop "
+        "limit above the cap, refuses credentials delivered through IMDSv1, and denies changing "
+        "instance metadata options.",
+        mistake="long-lived-keys",
+        source="https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-IMDS-new-instances.html",
+        build=_imdsv2,
+        parameters=(Parameter("imds_max_hop_limit", "Highest PUT response hop limit allowed "
+                              "(default 2, enough for containers on the instance).", False),),
+    ),
+    Guardrail(
+        id="deny-root-user",
+        title="Member-account root users cannot act",
+        description="Denies every action to the root user of member accounts. Root-only tasks "
+        "are done through centralized root access from the management account.",
+        mistake="root-usage",
+        source=_SCP_EXAMPLES,
+        build=_root,
+    ),
+    Guardrail(
+        id="deny-unapproved-regions",
+        title="Only approved regions can be used",
+        description="Denies every action outside organization.allowed_regions, except for "
+        "global services (IAM, Organizations, billing, support and the like).",
+        mistake="missing-scps",
+        source=_SCP_EXAMPLES,
+        build=_regions,
+        parameters=(Parameter("allowed_regions", "Regions workloads may use.", True),),
+    ),
+    Guardrail(
+        id="deny-iam-user-access-keys",
+        title="No IAM users or long-lived access keys",
+        description="Denies creating IAM users and access keys; people use SSO and workloads "
+        "use roles with temporary credentials.",
+        mistake="long-lived-keys",
+        source="https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html",
+        build=_keys,
+    ),
+    Guardrail(
+        id="protect-security-services",
+        title="Security services cannot be disabled",
+        description="Denies disabling or deleting GuardDuty, AWS Config, Security Hub and IAM "
+        "Access Analyzer, and leaving their delegated administrator.",
+        mistake="no-monitoring",
+        source=_SCP_EXAMPLES,
+        build=_security,
+    ),
+)
+
+BY_ID: dict[str, Guardrail] = {g.id: g for g in REGISTRY}
+
+
+def break_glass_condition(principals: Sequence[str]) -> dict[str, Any]:
+    """The condition that spares break-glass principals from a Deny."""
+    return {"ArnNotLike": {"aws:PrincipalArn": list(principals)}}
+
+
+def statements(guardrail: Guardrail, params: Params,
+               break_glass: Sequence[str]) -> list[Statement]:
+    """The guardrail's SCP statements with the break-glass exemption applied to every Deny."""
+    out = guardrail.build(params)
+    if guardrail.applies_to_everyone or not break_glass:
+        return out
+    exempt = break_glass_condition(break_glass)
+    for stmt in out:
+        if stmt["Effect"] == "Deny":
+            # Conditions are ANDed: deny only when the original condition holds AND the caller
+            # is not a break-glass principal.
+            cond = stmt.setdefault("Condition", {})
+            cond.setdefault("ArnNotLike", {}).update(exempt["ArnNotLike"])
+    return out
+
+
+def missing_parameters(guardrail: Guardrail, params: Params) -> list[str]:
+    """Names of required parameters the organization does not set."""
+    return [p.name for p in guardrail.parameters
+            if p.required and not getattr(params, p.name)]

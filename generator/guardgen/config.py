@@ -1,0 +1,255 @@
+"""The organization description: strict models, loading with file:line errors, cross-checks."""
+
+from __future__ import annotations
+
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from . import catalog, yamlsrc
+from .errors import ConfigError
+
+# OU nesting below the root that AWS Organizations allows.
+MAX_OU_DEPTH = 5
+
+ACCOUNT_ID = r"^[0-9]{12}$"
+GUARDRAIL_ID = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+REGION = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$"
+# IAM role or user ARNs, with * allowed for the account and inside the path/name.
+PRINCIPAL_ARN = r"^arn:aws(-cn|-us-gov)?:iam::([0-9]{12}|\*):(role|user)/[A-Za-z0-9+=,.@_*/-]{1,512}$"
+
+AccountId = Annotated[str, StringConstraints(pattern=ACCOUNT_ID)]
+GuardrailId = Annotated[str, StringConstraints(pattern=GUARDRAIL_ID)]
+Region = Annotated[str, StringConstraints(pattern=REGION)]
+PrincipalArn = Annotated[str, StringConstraints(pattern=PRINCIPAL_ARN)]
+# OU names from AWS may contain anything; the only rule is 1-128 characters.
+OuName = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+AccountName = Annotated[str, StringConstraints(min_length=1, max_length=50)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Account(_Strict):
+    name: AccountName = Field(description="Account name, unique in the organization.")
+    id: AccountId = Field(description="12-digit account id, quoted.")
+    email: str | None = Field(default=None, description="Root email (informational).")
+    guardrails: list[GuardrailId] = Field(default_factory=list,
+                                          description="Guardrails attached to this account.")
+
+
+class Unit(_Strict):
+    name: OuName = Field(description="Organizational unit name, unique among its siblings.")
+    id: Annotated[str, StringConstraints(pattern=r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$")] | None = Field(
+        default=None,
+        description="Id of an existing OU: the generated Terraform imports it instead of "
+        "creating a new one.")
+    guardrails: list[GuardrailId] = Field(default_factory=list,
+                                          description="Guardrails attached to this OU.")
+    accounts: list[Account] = Field(default_factory=list)
+    units: list[Unit] = Field(default_factory=list, description="Child OUs.")
+
+
+class Backend(_Strict):
+    """S3 state backend with native locking (Terraform >= 1.10 ``use_lockfile``)."""
+
+    bucket: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
+    region: Region
+    key_prefix: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9!_.*'()/-]{0,200}$")] = "guardgen"
+    kms_key_id: str | None = None
+
+
+class Organization(_Strict):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    management_account_id: AccountId
+    home_region: Region
+    scp_limits: Literal["current", "legacy"] = Field(
+        default="current",
+        description="current = 10 SCPs per target, 10,240 characters each; legacy = 5 / 5,120.")
+    reserved_scp_slots: int = Field(
+        default=1, ge=1,
+        description="SCP slots used by policies guardgen does not manage. FullAWSAccess takes "
+        "one and must stay attached, so at least 1.")
+    break_glass_principals: list[PrincipalArn] = Field(
+        min_length=1,
+        description="Principals every Deny spares (unless a guardrail applies to everyone).")
+    allowed_regions: list[Region] | None = Field(
+        default=None, description="Regions allowed by deny-unapproved-regions.")
+    imds_max_hop_limit: int = Field(default=2, ge=1, le=64,
+                                    description="Hop limit cap for require-imdsv2.")
+    guardrails: list[GuardrailId] = Field(default_factory=list,
+                                          description="Guardrails attached at the root.")
+
+
+class Config(_Strict):
+    version: Literal[1]
+    organization: Organization
+    units: list[Unit] = Field(default_factory=list)
+    output: str = Field(default="terraform",
+                        description="Output directory, relative to this file.")
+    backend: Backend | None = None
+
+    @property
+    def params(self) -> catalog.Params:
+        org = self.organization
+        return catalog.Params(
+            allowed_regions=tuple(org.allowed_regions) if org.allowed_regions else None,
+            imds_max_hop_limit=org.imds_max_hop_limit,
+        )
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A validated config and where it came from."""
+
+    config: Config
+    path: Path  # the config file
+    source: yamlsrc.Located
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of guardgen.yaml."""
+    schema = Config.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "guardgen.yaml"
+    return schema
+
+
+_FRIENDLY = {
+    "string_pattern_mismatch": {
+        ACCOUNT_ID: "must be exactly 12 digits, quoted (\"012345678901\")",
+        GUARDRAIL_ID: "must be a guardrail id such as deny-root-user",
+        REGION: "must be an AWS region name such as eu-west-1",
+        PRINCIPAL_ARN: "must be an IAM role or user ARN such as "
+        "arn:aws:iam::*:role/BreakGlassAdmin",
+    },
+}
+
+
+def _message(err: Any) -> str:
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    if kind == "string_pattern_mismatch":
+        msg = _FRIENDLY[kind].get(ctx.get("pattern", ""), err["msg"])
+        return f"{msg}, got {err['input']!r}"
+    if kind == "extra_forbidden":
+        return "unknown key (check its spelling and indentation)"
+    if kind == "string_type" and isinstance(err.get("input"), int):
+        return "must be a quoted string (unquoted numbers lose leading zeros)"
+    return str(err["msg"])
+
+
+def _walk(units: list[Unit], loc: yamlsrc.Loc, depth: int,
+          ) -> Iterator[tuple[Unit, yamlsrc.Loc, int]]:
+    for i, unit in enumerate(units):
+        here = (*loc, "units", i)
+        yield unit, here, depth
+        yield from _walk(unit.units, here, depth + 1)
+
+
+def _cross_check(cfg: Config, src: yamlsrc.Located) -> list[str]:
+    problems: list[str] = []
+
+    def err(loc: yamlsrc.Loc, msg: str) -> None:
+        problems.append(f"{src.where(loc)}: {yamlsrc.dotted(loc)}: {msg}")
+
+    params = cfg.params
+    org = cfg.organization
+
+    def check_guardrails(ids: list[str], loc: yamlsrc.Loc) -> None:
+        seen: set[str] = set()
+        for i, gid in enumerate(ids):
+            g = catalog.BY_ID.get(gid)
+            if g is None:
+                err((*loc, i), f"unknown guardrail {gid!r} (run `guardgen guardrails` for the list)")
+                continue
+            if gid in seen:
+                err((*loc, i), f"guardrail {gid!r} is listed twice")
+            seen.add(gid)
+            for name in catalog.missing_parameters(g, params):
+                err((*loc, i), f"guardrail {gid!r} needs organization.{name}")
+
+    check_guardrails(org.guardrails, ("organization", "guardrails"))
+    if org.reserved_scp_slots >= _slot_limit(org.scp_limits):
+        err(("organization", "reserved_scp_slots"),
+            f"{org.reserved_scp_slots} reserved slots leave no room for guardgen's SCPs under the "
+            f"{org.scp_limits!r} limit of {_slot_limit(org.scp_limits)} per target")
+
+    ids: dict[str, yamlsrc.Loc] = {}
+    names: dict[str, yamlsrc.Loc] = {}
+    for unit, loc, depth in _walk(cfg.units, (), 1):
+        if depth > MAX_OU_DEPTH:
+            err((*loc, "name"), f"OU {unit.name!r} is {depth} levels below the root; AWS allows "
+                f"at most {MAX_OU_DEPTH}")
+        check_guardrails(unit.guardrails, (*loc, "guardrails"))
+        siblings: dict[str, int] = {}
+        for j, child in enumerate(unit.units):
+            if child.name in siblings:
+                err((*loc, "units", j, "name"),
+                    f"duplicate OU name {child.name!r} (also units[{siblings[child.name]}])")
+            siblings.setdefault(child.name, j)
+        for k, acct in enumerate(unit.accounts):
+            aloc = (*loc, "accounts", k)
+            if acct.id in ids:
+                err((*aloc, "id"), f"account id {acct.id} is also used at {yamlsrc.dotted(ids[acct.id])}")
+            ids.setdefault(acct.id, aloc)
+            if acct.name in names:
+                err((*aloc, "name"),
+                    f"account name {acct.name!r} is also used at {yamlsrc.dotted(names[acct.name])}")
+            names.setdefault(acct.name, aloc)
+            check_guardrails(acct.guardrails, (*aloc, "guardrails"))
+            if acct.id == org.management_account_id and acct.guardrails:
+                err((*aloc, "guardrails"), "SCPs never restrict the management account, so these "
+                    "guardrails would protect nothing; remove them")
+    top: dict[str, int] = {}
+    for j, unit in enumerate(cfg.units):
+        if unit.name in top:
+            err(("units", j, "name"), f"duplicate OU name {unit.name!r} (also units[{top[unit.name]}])")
+        top.setdefault(unit.name, j)
+    return problems
+
+
+def _slot_limit(profile: str) -> int:
+    from .limits import PROFILES  # local: limits imports nothing from here, keeps one fact each
+
+    return PROFILES[profile].policies_per_target
+
+
+def validate(src: yamlsrc.Located, path: Path) -> Loaded:
+    """Validate parsed YAML into a :class:`Loaded` config or raise :class:`ConfigError`."""
+    if not isinstance(src.data, dict):
+        raise ConfigError([f"{src.file}:1:1: expected a mapping with `version: 1` and "
+                           "`organization:` at the top level"])
+    try:
+        cfg = Config.model_validate(src.data)
+    except ValidationError as exc:
+        problems = []
+        for e in exc.errors():
+            loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+            problems.append(f"{src.where(loc)}: {yamlsrc.dotted(loc)}: {_message(e)}")
+        raise ConfigError(problems) from None
+    problems = _cross_check(cfg, src)
+    if problems:
+        raise ConfigError(problems)
+    return Loaded(cfg, path, src)
+
+
+def load(path: Path, display: str | None = None) -> Loaded:
+    """Read, parse and validate a guardgen.yaml."""
+    return validate(yamlsrc.load(path, display), path)
+
+
+def loads(text: str, file: str = "guardgen.yaml") -> Loaded:
+    """Validate config text (tests and ``init``)."""
+    return validate(yamlsrc.loads(text, file), Path(file))
+
+
+def account_count(cfg: Config) -> int:
+    return sum(len(u.accounts) for u, _, _ in _walk(cfg.units, (), 1))
+
+

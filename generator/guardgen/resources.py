@@ -1,0 +1,31 @@
+"""Where the templates and modules that ship with guardgen live.
+
+In a wheel they are inside the package (``guardgen/templates``); in a source checkout or an
+editable install they are the top-level ``templates/`` and ``modules/`` of the repository.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+@cache
+def data_dir(name: str) -> Path:
+    """The directory ``name`` (``templates`` or ``modules``) for this installation."""
+    for candidate in (_PACKAGE / name, _PACKAGE.parent.parent / name):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(f"guardgen's {name}/ directory is missing from this installation")
+
+
+def module_files() -> dict[str, str]:
+    """Every file of every reusable module, keyed ``modules/<module>/<file>``, sorted."""
+    root = data_dir("modules")
+    return {
+        "modules/" + p.relative_to(root).as_posix(): p.read_text(encoding="utf-8")
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts and not p.name.startswith(".")
+    }
