@@ -42,7 +42,8 @@ class Target:
     ident: Raw
     display: str
     guardrails: tuple[str, ...]  # attached here
-    inherited: tuple[tuple[str, str], ...]  # (guardrail, display of the ancestor that has it)
+    inherited: tuple[tuple[str, str], ...]  # listed here but already attached above: (id, where)
+    in_force: tuple[tuple[str, str], ...] = ()  # every guardrail that applies: (id, where)
     ou: Raw | None = None  # the OU resource for kind == "ou"
     account_id: str | None = None
 
@@ -182,7 +183,8 @@ def build(cfg: Config) -> Plan:
 
     ous: list[OuPlan] = []
     targets: list[Target] = [Target("root", Raw("root"), "the organization root",
-                                    tuple(org.guardrails), ())]
+                                    tuple(org.guardrails), (),
+                                    tuple((g, "the root") for g in org.guardrails))]
     # Guardrails in force at each OU path, with the display name of where they are attached.
     in_force: dict[tuple[str, ...], dict[str, str]] = {(): {g: "the root" for g in org.guardrails}}
     for path, unit in walked:
@@ -194,8 +196,9 @@ def build(cfg: Config) -> Plan:
         above = in_force[path[:-1]]
         own = tuple(g for g in unit.guardrails if g not in above)
         inherited = tuple((g, above[g]) for g in unit.guardrails if g in above)
-        targets.append(Target("ou", ident, display, own, inherited, ou=ident))
         in_force[path] = {**above, **{g: display for g in own}}
+        targets.append(Target("ou", ident, display, own, inherited,
+                              tuple(in_force[path].items()), ou=ident))
         for acct in unit.accounts:
             if acct.id == org.management_account_id:
                 notes.append(f"The management account {acct.name} ({acct.id}) sits in {display}, "
@@ -204,9 +207,10 @@ def build(cfg: Config) -> Plan:
             here = in_force[path]
             a_own = tuple(g for g in acct.guardrails if g not in here)
             a_inh = tuple((g, here[g]) for g in acct.guardrails if g in here)
+            here_all = {**here, **{g: "this account" for g in a_own}}
             targets.append(Target("account", acct_ident[acct.name],
                                   f"account {acct.name} ({acct.id})", a_own, a_inh,
-                                  account_id=acct.id))
+                                  tuple(here_all.items()), account_id=acct.id))
 
     policies: list[Policy] = []
     for target in targets:

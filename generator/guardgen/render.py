@@ -48,7 +48,7 @@ def label(value: Any) -> _Rendered:
     return _Rendered(hcl.string(str(value)))
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
 
 
 def markdown(value: Any) -> str:

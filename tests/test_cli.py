@@ -1,0 +1,142 @@
+"""The commands end to end through the real Typer app: exit codes, messages, files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import tree_digest
+
+from guardgen import catalog
+
+
+def test_init_generates_a_tree_that_checks_clean(cli, tmp_path: Path) -> None:
+    d = tmp_path / "lz"
+    r = cli("init", d)
+    assert r.exit_code == 0, r.output
+    assert (d / "guardgen.yaml").read_text().startswith("# guardgen.yaml")
+    wf = (d / ".github/workflows/guardgen.yml").read_text()
+    assert "guardgen check" in wf
+    assert (d / "terraform/management/scps.tf").exists()
+    r = cli("check", "--config", d / "guardgen.yaml")
+    assert r.exit_code == 0, r.output
+
+
+def test_init_refuses_to_overwrite_a_config(cli, tmp_path: Path) -> None:
+    (tmp_path / "guardgen.yaml").write_text("mine\n")
+    r = cli("init", tmp_path)
+    assert r.exit_code == 2
+    assert "already exists" in r.output
+    assert (tmp_path / "guardgen.yaml").read_text() == "mine\n"
+
+
+def test_second_generate_writes_nothing_and_says_so(cli, acme: Path) -> None:
+    assert cli("generate", "-c", acme).exit_code == 0
+    out = acme.parent / "terraform"
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    r = cli("generate", "-c", acme)
+    assert r.exit_code == 0
+    assert "nothing written" in r.output
+    assert before == {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+
+
+def test_check_reports_stale_output_with_a_diff(cli, acme: Path) -> None:
+    assert cli("generate", "-c", acme).exit_code == 0
+    acme.write_text(acme.read_text().replace("name: Prod", "name: Production"))
+    r = cli("check", "-c", acme)
+    assert r.exit_code == 1
+    assert '-  name      = "Prod"' in r.output
+    assert '+  name      = "Production"' in r.output
+    assert "Run `guardgen generate`" in r.output
+
+
+def test_check_reports_hand_edits_and_generate_refuses_them(cli, acme: Path) -> None:
+    assert cli("generate", "-c", acme).exit_code == 0
+    scps = acme.parent / "terraform/management/scps.tf"
+    scps.write_text(scps.read_text() + "# tweak\n")
+    r = cli("check", "-c", acme)
+    assert r.exit_code == 1 and "-# tweak" in r.output
+    before = tree_digest(acme.parent / "terraform")
+    r = cli("generate", "-c", acme)
+    assert r.exit_code == 2
+    assert "management/scps.tf (edited by hand" in r.output
+    assert tree_digest(acme.parent / "terraform") == before
+    assert cli("generate", "-c", acme, "--force").exit_code == 0
+    assert cli("check", "-c", acme).exit_code == 0
+
+
+def test_generate_removes_its_stale_files_and_keeps_foreign_ones(cli, acme: Path) -> None:
+    assert cli("generate", "-c", acme).exit_code == 0
+    out = acme.parent / "terraform"
+    (out / "management/terraform.tfvars").write_text("# mine\n")
+    (out / "notes.md").write_text("mine\n")
+    stale = out / "management/policies/scp_ou_workloads_nonprod_1.json"
+    assert stale.exists()
+    acme.write_text(acme.read_text().replace("guardrails: [deny-iam-user-access-keys]", ""))
+    r = cli("generate", "-c", acme)
+    assert r.exit_code == 0, r.output
+    assert "1 removed" in r.output
+    assert not stale.exists()
+    assert (out / "management/terraform.tfvars").read_text() == "# mine\n"
+    assert (out / "notes.md").read_text() == "mine\n"
+    assert cli("check", "-c", acme).exit_code == 0
+
+
+def test_generate_refuses_to_overwrite_a_file_it_did_not_write(cli, acme: Path) -> None:
+    out = acme.parent / "terraform/management"
+    out.mkdir(parents=True)
+    (out / "main.tf").write_text("# hand-written\n")
+    (out / "scps.tf").write_text("# hand-written\n")
+    r = cli("generate", "-c", acme)
+    assert r.exit_code == 2
+    assert "management/scps.tf (exists, but guardgen did not write it)" in r.output
+    assert (out / "scps.tf").read_text() == "# hand-written\n"
+    assert not (out / "versions.tf").exists()
+
+
+def test_output_option_and_default_config_in_cwd(cli, acme: Path, monkeypatch) -> None:
+    monkeypatch.chdir(acme.parent)
+    r = cli("generate", "--output", "elsewhere")
+    assert r.exit_code == 0, r.output
+    assert (acme.parent / "elsewhere/management/versions.tf").exists()
+    assert cli("check", "-o", "elsewhere").exit_code == 0
+    assert cli("check").exit_code == 1  # terraform/ was never generated
+
+
+def test_missing_config_is_exit_2(cli, tmp_path: Path) -> None:
+    r = cli("check", "-c", tmp_path / "nope.yaml")
+    assert r.exit_code == 2
+    assert "nope.yaml: cannot read" in r.output
+
+
+def test_guardrails_lists_and_explains(cli) -> None:
+    r = cli("guardrails")
+    assert r.exit_code == 0
+    for g in catalog.REGISTRY:
+        assert g.id in r.output
+    r = cli("guardrails", "require-imdsv2")
+    assert r.exit_code == 0
+    policy = json.loads(r.output[r.output.index("{"):])
+    assert policy["Version"] == "2012-10-17"
+    assert any(s["Action"] == "ec2:ModifyInstanceMetadataOptions" for s in policy["Statement"])
+    r = cli("guardrails", "no-such-thing")
+    assert r.exit_code == 2 and "unknown guardrail" in r.output
+    data = json.loads(cli("guardrails", "--json").output)
+    assert [d["id"] for d in data] == [g.id for g in catalog.REGISTRY]
+
+
+def test_schema_is_json_schema_of_the_config(cli) -> None:
+    r = cli("schema")
+    assert r.exit_code == 0
+    schema = json.loads(r.output)
+    assert schema["$schema"].startswith("https://json-schema.org/")
+    assert "organization" in schema["properties"]
+    assert schema["additionalProperties"] is False
+
+
+def test_help_teaches(cli) -> None:
+    r = cli("--help")
+    assert r.exit_code == 0
+    for cmd in ("init", "generate", "check", "guardrails", "schema"):
+        assert cmd in r.output
+    assert "exit 1" in cli("check", "--help").output.lower()
