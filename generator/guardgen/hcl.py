@@ -2,6 +2,9 @@
 
 Every ``{{ value }}`` in a template goes through :func:`literal` (the Jinja ``finalize`` hook), so a
 name can never close a string, start an interpolation (``${``) or a template directive (``%{``).
+Those two sequences are written as ``\u0024{`` and ``\u0025{``: Terraform reads them as the
+literal text, exactly like ``$${`` and ``%%{``, and unlike those they also parse with python-hcl2
+when no closing brace follows.
 Identifiers are the one exception and can only be produced by :func:`identifier`, which returns a
 :class:`Raw` whose text matches ``[a-z][a-z0-9_]*``.
 """
@@ -43,10 +46,8 @@ def _escape_match(m: re.Match[str]) -> str:
     s = m.group(0)
     if s in _ESCAPES:
         return _ESCAPES[s]
-    if s == "${":
-        return "$${"
-    if s == "%{":
-        return "%%{"
+    if s in ("${", "%{"):
+        return f"\\u{ord(s[0]):04x}{{"
     return f"\\u{ord(s):04x}"
 
 
