@@ -105,6 +105,10 @@ def check(
         cmp = output.compare(res.out_dir, res.files)
     except GuardgenError as exc:
         _fail(exc)
+    if output.interrupted(res.out_dir):
+        typer.echo(f"{res.out_dir}: a `guardgen generate` was interrupted before it finished; "
+                   "run it again to complete the write.", err=True)
+        raise typer.Exit(EXIT_STALE)
     if cmp.clean:
         _say(quiet, f"{res.out_dir}: up to date ({len(res.files)} files).")
         return

@@ -125,6 +125,11 @@ def unified_diff(cmp: Comparison, files: dict[str, str]) -> str:
     return "".join(chunks)
 
 
+def interrupted(out: Path) -> bool:
+    """True when a crash left a committed write half-applied (the next generate finishes it)."""
+    return (out / _STAGING).exists()
+
+
 def recover(out: Path) -> None:
     """Finish or discard a write that a crash interrupted."""
     tmp = out / _STAGING_TMP
