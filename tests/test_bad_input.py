@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import ACME, tree_digest
 
+from conftest import ACME, tree_digest
 from guardgen import yamlsrc
 
 GOOD = ACME.read_text(encoding="utf-8")

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 from conftest import tree_digest
-
 from guardgen import catalog
 
 
@@ -140,3 +139,11 @@ def test_help_teaches(cli) -> None:
     for cmd in ("init", "generate", "check", "guardrails", "schema"):
         assert cmd in r.output
     assert "exit 1" in cli("check", "--help").output.lower()
+
+
+def test_guardrail_docs_are_generated_from_the_registry(cli) -> None:
+    from conftest import REPO
+
+    committed = (REPO / "docs/guardrails.md").read_text(encoding="utf-8")
+    assert committed == cli("guardrails", "--markdown").output, (
+        "docs/guardrails.md is stale: run `guardgen guardrails --markdown > docs/guardrails.md`")

@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES
 
+from conftest import EXAMPLES
 from guardgen import pipeline
 
 CONFIGS = sorted(EXAMPLES.glob("*/guardgen.yaml"))

@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import tree_digest
 
+from conftest import tree_digest
 from guardgen import output
 from guardgen.errors import OutputError
 

@@ -6,10 +6,10 @@ import json
 import re
 
 import pytest
-from conftest import ACME
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import ACME
 from guardgen import catalog, config, plan
 from guardgen.errors import BudgetError
 from guardgen.limits import PROFILES

@@ -199,7 +199,7 @@ REGISTRY: tuple[Guardrail, ...] = (
         description="Denies launching instances without IMDSv2 tokens required or with a hop "
         "limit above the cap, refuses credentials delivered through IMDSv1, and denies changing "
         "instance metadata options.",
-        mistake="long-lived-keys",
+        mistake="missing-scps",
         source="https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-IMDS-new-instances.html",
         build=_imdsv2,
         parameters=(Parameter("imds_max_hop_limit", "Highest PUT response hop limit allowed "

@@ -149,11 +149,16 @@ def guardrails(
     guardrail_id: Annotated[str | None, typer.Argument(
         metavar="ID", help="Explain one guardrail and print its policy.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_markdown: Annotated[bool, typer.Option(
+        "--markdown", help="The whole catalog as Markdown (docs/guardrails.md).")] = False,
 ) -> None:
     """List the SCP guardrails, or explain one and print its policy JSON."""
     from . import explain
 
     try:
+        if as_markdown:
+            typer.echo(explain.markdown(), nl=False)
+            return
         typer.echo(explain.guardrails(guardrail_id, as_json=as_json), nl=False)
     except GuardgenError as exc:
         _fail(exc)

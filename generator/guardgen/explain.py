@@ -59,3 +59,30 @@ def guardrails(guardrail_id: str | None, *, as_json: bool = False) -> str:
             f"{list(EXAMPLE_PARAMS.allowed_regions or ())}, break-glass "
             f"{list(EXAMPLE_BREAK_GLASS)}):", json.dumps(example_policy(g), indent=2)]
     return "\n".join(out) + "\n"
+
+
+def markdown() -> str:
+    """docs/guardrails.md: the whole catalog, generated from the registry."""
+    out = ["<!-- Generated from guardgen's guardrail registry by `guardgen guardrails "
+           "--markdown`. Do not edit by hand. -->", "# Guardrails", "",
+           "Every guardrail is a service control policy fragment. Every Deny spares the "
+           "organization's `break_glass_principals` unless the guardrail says it applies to "
+           "everyone. Policies below are shown with example parameters (allowed_regions "
+           f"{list(EXAMPLE_PARAMS.allowed_regions or ())}, break-glass "
+           f"{list(EXAMPLE_BREAK_GLASS)}).", "",
+           "| Id | Title | Prevents |", "|---|---|---|"]
+    out += [f"| [`{g.id}`](#{g.id}) | {g.title} | {catalog.MISTAKES[g.mistake]} |"
+            for g in catalog.REGISTRY]
+    for g in catalog.REGISTRY:
+        out += ["", f"## {g.id}", "", f"**{g.title}.** {g.description}", "",
+                f"- Prevents: {catalog.MISTAKES[g.mistake]}", f"- Source: <{g.source}>"]
+        if g.applies_to_everyone:
+            out.append(f"- Applies to everyone, break-glass principals included: "
+                       f"{g.why_everyone}.")
+        else:
+            out.append("- Break-glass principals are exempt.")
+        for p in g.parameters:
+            need = "required" if p.required else "optional"
+            out.append(f"- Parameter `organization.{p.name}` ({need}): {p.description}")
+        out += ["", "```json", json.dumps(example_policy(g), indent=2), "```"]
+    return "\n".join(out) + "\n"

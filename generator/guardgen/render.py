@@ -84,7 +84,8 @@ def _environment(kind: str) -> jinja2.Environment:
     return env
 
 
-_ATTR = re.compile(r'^(?P<indent>[ ]*)(?P<key>[A-Za-z_][A-Za-z0-9_-]*|"(?:[^"\\]|\\.)*")[ ]*=[ ]*(?P<rest>.*)$')
+_ATTR = re.compile(
+    r'^(?P<indent>[ ]*)(?P<key>[A-Za-z_][A-Za-z0-9_-]*|"(?:[^"\\]|\\.)*")[ ]*=[ ]*(?P<rest>.*)$')
 
 
 def align(text: str) -> str:
