@@ -147,3 +147,37 @@ def test_guardrail_docs_are_generated_from_the_registry(cli) -> None:
     committed = (REPO / "docs/guardrails.md").read_text(encoding="utf-8")
     assert committed == cli("guardrails", "--markdown").output, (
         "docs/guardrails.md is stale: run `guardgen guardrails --markdown > docs/guardrails.md`")
+
+
+def test_readme_example_config_is_valid() -> None:
+    import re
+
+    from conftest import REPO
+
+    from guardgen import config, plan
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    (block,) = [b for b in re.findall(r"```yaml\n(.*?)```", readme, re.S) if "version: 1" in b]
+    plan.build(config.loads(block).config)
+
+
+def test_backend_key_is_distinct_per_root() -> None:
+    from conftest import EXAMPLES
+
+    from guardgen import pipeline
+
+    files = pipeline.run(EXAMPLES / "legacy-backend" / "guardgen.yaml").files
+    backend = files["management/backend.tf"]
+    assert 'key          = "platform/guardgen/management/terraform.tfstate"' in backend
+    assert "use_lockfile = true" in backend
+    assert "management/backend.tf" not in pipeline.run(EXAMPLES / "acme" / "guardgen.yaml").files
+
+
+def test_cli_import_stays_light() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, guardgen.cli; heavy = [m for m in ('boto3', 'pydantic', 'jinja2', "
+            "'yaml') if m in sys.modules]; print(','.join(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
