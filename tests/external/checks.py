@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import fnmatch
 import functools
+import importlib.metadata
 import json
 import os
 import re
@@ -37,8 +38,9 @@ TESTS_DIR = Path(__file__).resolve().parents[1]
 REPO_ROOT = TESTS_DIR.parent
 SCHEMA_SUBSET_PATH = TESTS_DIR / "data" / "aws-provider-schema-subset.json"
 SCHEMA_SCRIPT = "scripts/update-provider-schema-subset.py"
-# The limit guardgen's generator budgets SCP documents against.
+# The SCP document size limits guardgen budgets against: scp_limits "current" and "legacy".
 SCP_MAX_BYTES = 10240
+SCP_LEGACY_MAX_BYTES = 5120
 CHECKOV_TIMEOUT_SECONDS = 600
 
 # ---------------------------------------------------------------------------
@@ -94,14 +96,14 @@ def hcl2_problems(root: Path) -> list[str]:
     files = tree_files(root, "*.tf")
     if not files:
         return [f"{root}: no *.tf file in the tree"]
+    version = importlib.metadata.version("python-hcl2")
     problems = []
     for path in files:
         try:
             load_tf(path)
         except Exception as exc:  # any parser failure is the finding
             problems.append(
-                f"{_rel(path, root)}: python-hcl2 {hcl2.__version__} cannot parse it: "
-                f"{_first_line(exc)}"
+                f"{_rel(path, root)}: python-hcl2 {version} cannot parse it: {_first_line(exc)}"
             )
     return problems
 
@@ -540,7 +542,9 @@ class IamCatalog:
     arn_services: frozenset[str]  # service names that appear in ARNs
 
 
-def _split_condition_keys(keys: Iterable[str]) -> tuple[frozenset[str], tuple[re.Pattern[str], ...]]:
+def _split_condition_keys(
+    keys: Iterable[str],
+) -> tuple[frozenset[str], tuple[re.Pattern[str], ...]]:
     """Split condition keys into exact ones and templated ones compiled to patterns."""
     exact, patterns = set(), set()
     for key in (k.lower() for k in keys):
