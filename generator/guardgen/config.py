@@ -63,6 +63,26 @@ class Backend(_Strict):
     kms_key_id: str | None = None
 
 
+class Monitoring(_Strict):
+    """CloudTrail to CloudWatch Logs, metric filters, alarms and their notifications."""
+
+    trail: Literal["create", "existing"] = Field(
+        default="create",
+        description="create: an organization trail with its bucket, log group and keys; "
+        "existing: only filters and alarms on log_group_name.")
+    log_group_name: str | None = Field(
+        default=None, description="CloudWatch Logs group the trail delivers to (required with "
+        "trail: existing).")
+    log_retention_days: int = Field(default=365, ge=1, description="Log group retention.")
+    notify_emails: list[str] = Field(default_factory=list,
+                                     description="Email addresses subscribed to the alarms.")
+    alarms: list[GuardrailId] = Field(default_factory=list,
+                                      description="Alarm ids (`guardgen alarms` lists them).")
+    account: str | None = Field(
+        default=None, description="Account name to deploy monitoring into (a delegated "
+        "security account); default: the management account.")
+
+
 class Organization(_Strict):
     name: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     management_account_id: AccountId
@@ -92,6 +112,7 @@ class Config(_Strict):
     output: str = Field(default="terraform",
                         description="Output directory, relative to this file.")
     backend: Backend | None = None
+    monitoring: Monitoring | None = None
 
     @property
     def params(self) -> catalog.Params:
