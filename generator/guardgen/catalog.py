@@ -52,6 +52,8 @@ class Guardrail:
     # True only where exempting break-glass principals would defeat the guardrail's purpose.
     applies_to_everyone: bool = False
     why_everyone: str = ""
+    # Principals spared besides the break-glass ones (for example guardgen's deploy role).
+    also_exempt: tuple[str, ...] = ()
 
 
 def _sid(guardrail_id: str, suffix: str = "") -> str:
@@ -258,7 +260,7 @@ def statements(guardrail: Guardrail, params: Params,
     out = guardrail.build(params)
     if guardrail.applies_to_everyone or not break_glass:
         return out
-    exempt = break_glass_condition(break_glass)
+    exempt = break_glass_condition([*break_glass, *guardrail.also_exempt])
     for stmt in out:
         if stmt["Effect"] == "Deny":
             # Conditions are ANDed: deny only when the original condition holds AND the caller

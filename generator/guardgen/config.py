@@ -83,6 +83,93 @@ class Monitoring(_Strict):
         "security account); default: the management account.")
 
 
+# IAM names: roles and policies share this alphabet; roles are limited to 64 characters.
+IAM_NAME = r"^[A-Za-z0-9+=,.@_-]{1,64}$"
+MANAGED_POLICY_ARN = r"^arn:aws(-cn|-us-gov)?:iam::(aws|[0-9]{12}):policy/[A-Za-z0-9+=,.@_/-]{1,512}$"
+ACTION = r"^([a-z0-9-]+:[A-Za-z0-9*?]+|\*)$"
+IamName = Annotated[str, StringConstraints(pattern=IAM_NAME)]
+ManagedPolicyArn = Annotated[str, StringConstraints(pattern=MANAGED_POLICY_ARN)]
+Action = Annotated[str, StringConstraints(pattern=ACTION)]
+ServicePrefix = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{2,64}$")]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
+class Placement(_Strict):
+    """Where an IAM resource is created: named accounts and/or every account below named OUs."""
+
+    accounts: list[Name] = Field(default_factory=list, description="Account names.")
+    units: list[Name] = Field(default_factory=list,
+                              description="OU paths such as Workloads or Workloads/Prod.")
+
+
+class PermissionBoundary(Placement):
+    name: IamName = Field(description="Policy name (created under the /guardgen/ path).")
+    allow_services: list[ServicePrefix] = Field(
+        min_length=1, description="Service prefixes the boundary lets roles use (s3, lambda...).")
+    enforce: bool = Field(
+        default=False, description="Attach an SCP that denies creating roles or users without "
+        "this boundary and denies removing or editing it.")
+
+
+class Grant(_Strict):
+    """One Allow statement of a role's own policy."""
+
+    actions: list[Action] = Field(min_length=1)
+    resources: list[Name] = Field(min_length=1)
+    conditions: dict[str, dict[str, str | list[str]]] | None = None
+
+
+class _Role(Placement):
+    name: IamName = Field(description="Role name (at most 64 characters).")
+    description: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    managed_policy_arns: list[ManagedPolicyArn] = Field(default_factory=list)
+    statements: list[Grant] = Field(default_factory=list,
+                                    description="Allow statements of the role's own policy.")
+    boundary: IamName | None = Field(default=None,
+                                     description="Name of a permission boundary to apply.")
+    max_session_duration: int = Field(default=3600, ge=3600, le=43200)
+
+
+class CiRole(_Role):
+    provider: Literal["github", "gitlab", "buildkite", "circleci", "terraform-cloud"]
+    repository: Name | None = Field(
+        default=None, description="github: OWNER/REPO; gitlab: group/project path; "
+        "buildkite: ORG/PIPELINE slugs.")
+    owner_id: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,20}$")] | None = Field(
+        default=None, description="github: numeric owner id, for the immutable OWNER@ID form.")
+    repository_id: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,20}$")] | None = Field(
+        default=None, description="github: numeric repository id, for the immutable form.")
+    branches: list[Name] = Field(default_factory=list)
+    environments: list[Name] = Field(default_factory=list)
+    tags: list[Name] = Field(default_factory=list)
+    pull_requests: bool = False
+    organization_id: Name | None = Field(
+        default=None, description="circleci: organization id (UUID); terraform-cloud: "
+        "organization name.")
+    project_ids: list[Name] = Field(default_factory=list,
+                                    description="circleci: project ids (UUIDs) allowed.")
+    workspaces: list[Name] = Field(default_factory=list,
+                                   description="terraform-cloud: PROJECT/WORKSPACE names.")
+    run_phases: list[Literal["plan", "apply"]] = Field(
+        default_factory=list, description="terraform-cloud: restrict to these run phases.")
+    issuer: Annotated[str, StringConstraints(pattern=r"^https://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~/-]*)?$")] | None = Field(
+        default=None, description="gitlab: a self-managed instance URL (default https://gitlab.com).")
+    audience: Name | None = Field(default=None, description="Override the expected audience.")
+
+
+class InstanceProfile(_Role):
+    pass
+
+
+class CrossAccountRole(_Role):
+    trusted_principals: list[Annotated[str, StringConstraints(
+        pattern=r"^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:(root|role/[A-Za-z0-9+=,.@_/-]+|user/[A-Za-z0-9+=,.@_/-]+)$")]] = Field(
+        min_length=1, description="Role, user or (with allow_account_root) account root ARNs.")
+    external_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+=,.@:/-]{2,1224}$")] | None = None
+    allow_account_root: bool = Field(
+        default=False, description="Trust a whole account's :root (needs external_id).")
+
+
 class Organization(_Strict):
     name: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     management_account_id: AccountId
@@ -103,6 +190,9 @@ class Organization(_Strict):
                                     description="Hop limit cap for require-imdsv2.")
     guardrails: list[GuardrailId] = Field(default_factory=list,
                                           description="Guardrails attached at the root.")
+    deploy_role_name: IamName = Field(
+        default="OrganizationAccountAccessRole",
+        description="Role guardgen's per-account roots assume in each member account.")
 
 
 class Config(_Strict):
@@ -113,6 +203,10 @@ class Config(_Strict):
                         description="Output directory, relative to this file.")
     backend: Backend | None = None
     monitoring: Monitoring | None = None
+    permission_boundaries: list[PermissionBoundary] = Field(default_factory=list)
+    ci_roles: list[CiRole] = Field(default_factory=list)
+    instance_profiles: list[InstanceProfile] = Field(default_factory=list)
+    cross_account_roles: list[CrossAccountRole] = Field(default_factory=list)
 
     @property
     def params(self) -> catalog.Params:
@@ -254,6 +348,10 @@ def validate(src: yamlsrc.Located, path: Path) -> Loaded:
             problems.append(f"{src.where(loc)}: {yamlsrc.dotted(loc)}: {_message(e)}")
         raise ConfigError(problems) from None
     problems = _cross_check(cfg, src)
+    if not problems:  # IAM checks resolve names that the checks above vouch for
+        from . import iam
+
+        problems = [f"{src.where(loc)}: {yamlsrc.dotted(loc)}: {msg}" for loc, msg in iam.check(cfg)]
     if problems:
         raise ConfigError(problems)
     return Loaded(cfg, path, src)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from . import catalog
+from . import catalog, iam
 from .config import Backend, Config, Unit
 from .errors import BudgetError
 from .hcl import Raw, identifiers, slug
@@ -72,6 +72,8 @@ class Plan:
     policies: tuple[Policy, ...]
     backend: Backend | None
     notes: tuple[str, ...]
+    accounts: tuple[iam.AccountPlan, ...] = ()
+    guardrails: tuple[catalog.Guardrail, ...] = ()  # every guardrail used, registry order first
 
 
 _EMPTY_DOC = size(minify({"Version": POLICY_VERSION, "Statement": []}))
@@ -177,6 +179,17 @@ def build(cfg: Config) -> Plan:
     params = cfg.params
     notes: list[str] = []
 
+    # Guardrails the config adds beyond the registry: enforced permission boundaries.
+    guards = dict(catalog.BY_ID)
+    extra_ou: dict[tuple[str, ...], list[str]] = {}
+    extra_account: dict[str, list[str]] = {}
+    for g, accounts, units in iam.enforcement(cfg):
+        guards[g.id] = g
+        for name in accounts:
+            extra_account.setdefault(name, []).append(g.id)
+        for path in units:
+            extra_ou.setdefault(tuple(path.split("/")), []).append(g.id)
+
     walked = _walk(cfg.units)
     ou_ident = identifiers("ou", [_ou_key(p) for p, _ in walked])
     acct_ident = identifiers("account", [a.name for _, u in walked for a in u.accounts])
@@ -194,8 +207,9 @@ def build(cfg: Config) -> Plan:
         ous.append(OuPlan(ident, unit.name, path, parent, unit.id,
                           tuple((a.name, a.id) for a in unit.accounts)))
         above = in_force[path[:-1]]
-        own = tuple(g for g in unit.guardrails if g not in above)
-        inherited = tuple((g, above[g]) for g in unit.guardrails if g in above)
+        listed = [*unit.guardrails, *extra_ou.get(path, ())]
+        own = tuple(g for g in listed if g not in above)
+        inherited = tuple((g, above[g]) for g in listed if g in above)
         in_force[path] = {**above, **{g: display for g in own}}
         targets.append(Target("ou", ident, display, own, inherited,
                               tuple(in_force[path].items()), ou=ident))
@@ -205,8 +219,9 @@ def build(cfg: Config) -> Plan:
                              "but SCPs never restrict the management account: the guardrails "
                              "of that OU do not protect it.")
             here = in_force[path]
-            a_own = tuple(g for g in acct.guardrails if g not in here)
-            a_inh = tuple((g, here[g]) for g in acct.guardrails if g in here)
+            a_listed = [*acct.guardrails, *extra_account.get(acct.name, ())]
+            a_own = tuple(g for g in a_listed if g not in here)
+            a_inh = tuple((g, here[g]) for g in a_listed if g in here)
             here_all = {**here, **{g: "this account" for g in a_own}}
             targets.append(Target("account", acct_ident[acct.name],
                                   f"account {acct.name} ({acct.id})", a_own, a_inh,
@@ -218,7 +233,7 @@ def build(cfg: Config) -> Plan:
             continue
         groups = []
         for gid in target.guardrails:
-            stmts = catalog.statements(catalog.BY_ID[gid], params, org.break_glass_principals)
+            stmts = catalog.statements(guards[gid], params, org.break_glass_principals)
             groups.append((gid, [minify(s) for s in stmts]))
         try:
             bins = pack(groups, limits.max_bytes)
@@ -242,5 +257,7 @@ def build(cfg: Config) -> Plan:
             content = _document([s for u in b for s in u.statements])
             policies.append(Policy(ident, name, _describe(gids, target.display, part), target,
                                    gids, content))
+    used = {g for t in targets for g in t.guardrails}
     return Plan(cfg, limits, slots, tuple(ous), tuple(targets), tuple(policies), cfg.backend,
-                tuple(notes))
+                tuple(notes), tuple(iam.plan_accounts(cfg)),
+                tuple(g for g in guards.values() if g.id in used))

@@ -7,6 +7,7 @@ rendered by a filter here (:class:`_Rendered`) pass through as they are.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from functools import cache
@@ -15,6 +16,7 @@ from typing import Any
 import jinja2
 
 from . import catalog, hcl
+from .iam import RolePlan
 from .plan import OuPlan, Plan, Policy, Target
 from .resources import data_dir, module_files
 
@@ -153,6 +155,24 @@ def _tf(template: str, **context: Any) -> str:
     return align(text)
 
 
+def _policy_json(doc: Any) -> str:
+    """IAM documents as reviewed and deployed: IAM does not count whitespace, so indent them."""
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def _root_files(root: str, kind: str, names: tuple[str, ...], **context: Any) -> dict[str, str]:
+    plan: Plan = context["plan"]
+    files = {f"{root}/versions.tf": _tf("root/versions.tf.j2", **context)}
+    for name in names:
+        files[f"{root}/{name}.tf"] = _tf(f"{kind}/{name}.tf.j2", **context)
+    if plan.backend is not None:
+        key = "/".join(p for p in (plan.backend.key_prefix.strip("/"), root, "terraform.tfstate")
+                       if p)
+        files[f"{root}/backend.tf"] = _tf("root/backend.tf.j2", backend=plan.backend,
+                                          state_key=key, **context)
+    return files
+
+
 def render(plan: Plan, source: str) -> dict[str, str]:
     """Render every file of the output tree. ``source`` is the config path shown in headers."""
     cfg = plan.config
@@ -160,17 +180,25 @@ def render(plan: Plan, source: str) -> dict[str, str]:
     common = {"header": header, "plan": plan, "org": cfg.organization,
               "parent_ref": _parent_ref, "target_ref": _target_ref,
               "policy_comment": _policy_comment}
-    files: dict[str, str] = {}
-    root = MANAGEMENT
-    for name in ("versions", "providers", "organization", "scps", "placement", "outputs"):
-        files[f"{root}/{name}.tf"] = _tf(f"management/{name}.tf.j2", **common)
-    if plan.backend is not None:
-        key = "/".join(p for p in (plan.backend.key_prefix.strip("/"), root, "terraform.tfstate") if p)
-        files[f"{root}/backend.tf"] = _tf("management/backend.tf.j2", backend=plan.backend,
-                                          state_key=key, **common)
+    files = _root_files(MANAGEMENT, "management",
+                        ("providers", "organization", "scps", "placement", "outputs"), **common)
     for p in plan.policies:
-        files[f"{root}/policies/{p.ident}.json"] = p.content
-    for rel, text in module_files().items():
+        files[f"{MANAGEMENT}/policies/{p.ident}.json"] = p.content
+    for account in plan.accounts:
+        root = account.directory
+        files.update(_root_files(root, "account", ("providers", "main", "outputs"),
+                                 account=account, **common))
+        for b in account.boundaries:
+            files[f"{root}/policies/{b.ident}.json"] = _policy_json(b.document)
+        for r in account.roles:
+            files[f"{root}/policies/{r.ident}_trust.json"] = _policy_json(r.trust)
+            if r.policy:
+                files[f"{root}/policies/{r.ident}_policy.json"] = _policy_json(r.policy)
+    used = {"scp"}
+    used |= {"permission-boundary"} if any(a.boundaries for a in plan.accounts) else set()
+    used |= {"oidc-provider"} if any(a.oidc for a in plan.accounts) else set()
+    used |= {"iam-role"} if any(a.roles for a in plan.accounts) else set()
+    for rel, text in module_files(used).items():
         if rel.endswith(".tf"):
             text = f"{header}\n{text}"
         elif rel.endswith(".md"):
@@ -178,8 +206,26 @@ def render(plan: Plan, source: str) -> dict[str, str]:
         files[rel] = text
     files["README.md"] = _environment("md").get_template("README.md.j2").render(
         header=_header(source, markdown_file=True), plan=plan, by_target=_by_target(plan),
-        used=[g for g in catalog.REGISTRY if any(g.id in t.guardrails for t in plan.targets)])
+        used=plan.guardrails, trust_summary=_trust_summary)
     return dict(sorted(files.items()))
+
+
+def _trust_summary(role: RolePlan) -> _Rendered:
+    """Who may assume a role, in one Markdown cell."""
+    stmt = role.trust["Statement"][0]
+    principal = stmt["Principal"]
+    if "Service" in principal:
+        who = [principal["Service"]]
+    elif "Federated" in principal:
+        cond = stmt["Condition"]
+        subs = next(v for op in cond.values() for k, v in op.items() if k.endswith(":sub"))
+        who = list(subs)
+    else:
+        who = list(principal["AWS"])
+        ext = stmt.get("Condition", {}).get("StringEquals", {}).get("sts:ExternalId")
+        if ext:
+            who.append("with external id")
+    return _Rendered("<br>".join(str(_code(w)) if w != "with external id" else w for w in who))
 
 
 def _by_target(plan: Plan) -> list[tuple[Target, list[str]]]:

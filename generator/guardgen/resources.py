@@ -21,11 +21,12 @@ def data_dir(name: str) -> Path:
     raise FileNotFoundError(f"guardgen's {name}/ directory is missing from this installation")
 
 
-def module_files() -> dict[str, str]:
-    """Every file of every reusable module, keyed ``modules/<module>/<file>``, sorted."""
+def module_files(names: set[str]) -> dict[str, str]:
+    """Every file of the named reusable modules, keyed ``modules/<module>/<file>``, sorted."""
     root = data_dir("modules")
     return {
         "modules/" + p.relative_to(root).as_posix(): p.read_text(encoding="utf-8")
-        for p in sorted(root.rglob("*"))
+        for name in sorted(names)
+        for p in sorted((root / name).rglob("*"))
         if p.is_file() and "__pycache__" not in p.parts and not p.name.startswith(".")
     }

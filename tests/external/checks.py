@@ -630,8 +630,24 @@ def _strings(value: Any, element: str, where: str) -> tuple[list[str], list[str]
     return strings, []
 
 
-def condition_problems(condition: Any, where: str) -> list[str]:
-    """Check a Condition element: documented operators, known keys."""
+# Claims of an OIDC identity provider that AWS exposes as condition keys, prefixed by the
+# provider's host (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_iam-condition-keys.html#condition-keys-wif).
+OIDC_CLAIM_KEYS = ("aud", "sub", "amr", "azp", "oaud", "email")
+
+
+def _federated_hosts(statement: Mapping[str, Any]) -> set[str]:
+    """Hosts of the OIDC providers a trust statement names as Federated principals."""
+    principal = statement.get("Principal")
+    fed = principal.get("Federated", []) if isinstance(principal, dict) else []
+    fed = [fed] if isinstance(fed, str) else fed
+    return {f.split(":oidc-provider/", 1)[1].lower() for f in fed
+            if isinstance(f, str) and ":oidc-provider/" in f}
+
+
+def condition_problems(condition: Any, where: str, oidc_hosts: set[str] | None = None) -> list[str]:
+    """Check a Condition element: documented operators, known keys (and, for trust policies
+    naming an OIDC provider, that provider's claim keys)."""
+    oidc_keys = {f"{h}:{c}" for h in (oidc_hosts or set()) for c in OIDC_CLAIM_KEYS}
     if not isinstance(condition, dict):
         return [f"{where}: Condition must be an object"]
     problems = []
@@ -644,7 +660,7 @@ def condition_problems(condition: Any, where: str) -> list[str]:
         problems += [
             f"{where}: condition key '{key}' is neither global nor in the IAM catalog"
             for key in tests
-            if not condition_key_known(key)
+            if not condition_key_known(key) and key.lower() not in oidc_keys
         ]
     return problems
 
@@ -676,7 +692,7 @@ def statement_problems(statement: Any, where: str) -> list[str]:
             problems += found
             problems += [f"{where}: {p}" for p in map(check, values) if p]
     if "Condition" in statement:
-        problems += condition_problems(statement["Condition"], where)
+        problems += condition_problems(statement["Condition"], where, _federated_hosts(statement))
     return problems
 
 
@@ -748,9 +764,35 @@ def scp_file_problems(path: Path, rel: str, max_bytes: int) -> list[str]:
 
 
 def scp_size_problems(root: Path, max_bytes: int = SCP_MAX_BYTES) -> list[str]:
-    """Check every ``policies/*.json`` under root: UTF-8 size, valid JSON, minified."""
+    """Check every SCP (``policies/*.json`` outside ``accounts/``): UTF-8 size, valid JSON,
+    minified."""
     problems = []
     for path in tree_files(root, "*.json"):
-        if path.parent.name == "policies":
-            problems += scp_file_problems(path, _rel(path, root), max_bytes)
+        rel = _rel(path, root)
+        if path.parent.name == "policies" and not rel.startswith("accounts/"):
+            problems += scp_file_problems(path, rel, max_bytes)
+    return problems
+
+
+# IAM quotas: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
+IAM_MANAGED_POLICY_CHARS = 6_144
+IAM_TRUST_POLICY_CHARS = 2_048
+
+
+def iam_size_problems(root: Path) -> list[str]:
+    """Check every IAM document under ``accounts/*/policies``: valid JSON within IAM's limits,
+    counted as IAM does, without whitespace."""
+    problems = []
+    for path in tree_files(root, "*.json"):
+        rel = _rel(path, root)
+        if path.parent.name != "policies" or not rel.startswith("accounts/"):
+            continue
+        try:
+            size = len(minified(path.read_text(encoding="utf-8")))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            problems.append(f"{rel}: not valid UTF-8 JSON: {exc}")
+            continue
+        limit = IAM_TRUST_POLICY_CHARS if path.stem.endswith("_trust") else IAM_MANAGED_POLICY_CHARS
+        if size > limit:
+            problems.append(f"{rel}: {size:,} characters without whitespace, over IAM's {limit:,}")
     return problems

@@ -113,6 +113,22 @@ def scp_max_bytes(tree: Path) -> int:
 
 
 @over_trees
+def test_iam_size(tree: Path) -> None:
+    assert_clean(checks.iam_size_problems(tree), "the IAM policy size check")
+
+
+def test_iam_size_check_can_fail(tmp_path: Path) -> None:
+    policies = tmp_path / "accounts" / "a" / "policies"
+    policies.mkdir(parents=True)
+    big = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::" + "b" * 2100}]}
+    (policies / "role_x_trust.json").write_text(json.dumps(big, indent=2))
+    (policies / "role_x_policy.json").write_text(json.dumps(big, indent=2))
+    problems = checks.iam_size_problems(tmp_path)
+    assert len(problems) == 1 and "role_x_trust.json" in problems[0]
+
+
+@over_trees
 def test_scp_size(tree: Path) -> None:
     problems = checks.scp_size_problems(tree, max_bytes=scp_max_bytes(tree))
     assert_clean(problems, "the SCP size and minification check")
