@@ -151,11 +151,22 @@ def guardrails(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     as_markdown: Annotated[bool, typer.Option(
         "--markdown", help="The whole catalog as Markdown (docs/guardrails.md).")] = False,
+    config: Annotated[Path | None, typer.Option(
+        "--config", "-c", help="Also show what this organization attaches where and creates in "
+        "each member account.", dir_okay=False)] = None,
 ) -> None:
     """List the SCP guardrails, or explain one and print its policy JSON."""
     from . import explain
 
     try:
+        if config is not None:
+            from . import config as config_mod
+            from . import plan
+
+            text = explain.guardrails(None) + "\n" + explain.organization(
+                plan.build(config_mod.load(config).config))
+            typer.echo(text, nl=False)
+            return
         if as_markdown:
             typer.echo(explain.markdown(), nl=False)
             return

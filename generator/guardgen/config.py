@@ -27,6 +27,10 @@ Region = Annotated[str, StringConstraints(pattern=REGION)]
 PrincipalArn = Annotated[str, StringConstraints(pattern=PRINCIPAL_ARN)]
 # OU names from AWS may contain anything; the only rule is 1-128 characters.
 OuName = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+IssuerUrl = Annotated[str, StringConstraints(
+    pattern=r"^https://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~/-]*)?$")]
+TrustedPrincipal = Annotated[str, StringConstraints(
+    pattern=r"^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:(root|(role|user)/[A-Za-z0-9+=,.@_/-]+)$")]
 AccountName = Annotated[str, StringConstraints(min_length=1, max_length=50)]
 
 
@@ -92,6 +96,10 @@ ManagedPolicyArn = Annotated[str, StringConstraints(pattern=MANAGED_POLICY_ARN)]
 Action = Annotated[str, StringConstraints(pattern=ACTION)]
 ServicePrefix = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{2,64}$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+IssuerUrl = Annotated[str, StringConstraints(
+    pattern=r"^https://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~/-]*)?$")]
+TrustedPrincipal = Annotated[str, StringConstraints(
+    pattern=r"^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:(root|(role|user)/[A-Za-z0-9+=,.@_/-]+)$")]
 
 
 class Placement(_Strict):
@@ -152,7 +160,7 @@ class CiRole(_Role):
                                    description="terraform-cloud: PROJECT/WORKSPACE names.")
     run_phases: list[Literal["plan", "apply"]] = Field(
         default_factory=list, description="terraform-cloud: restrict to these run phases.")
-    issuer: Annotated[str, StringConstraints(pattern=r"^https://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~/-]*)?$")] | None = Field(
+    issuer: IssuerUrl | None = Field(
         default=None, description="gitlab: a self-managed instance URL (default https://gitlab.com).")
     audience: Name | None = Field(default=None, description="Override the expected audience.")
 
@@ -162,8 +170,7 @@ class InstanceProfile(_Role):
 
 
 class CrossAccountRole(_Role):
-    trusted_principals: list[Annotated[str, StringConstraints(
-        pattern=r"^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:(root|role/[A-Za-z0-9+=,.@_/-]+|user/[A-Za-z0-9+=,.@_/-]+)$")]] = Field(
+    trusted_principals: list[TrustedPrincipal] = Field(
         min_length=1, description="Role, user or (with allow_account_root) account root ARNs.")
     external_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+=,.@:/-]{2,1224}$")] | None = None
     allow_account_root: bool = Field(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from typing import Any
 
 from . import catalog
 from .errors import GuardgenError
@@ -58,6 +59,30 @@ def guardrails(guardrail_id: str | None, *, as_json: bool = False) -> str:
     out += ["", "Policy, shown with example parameters (allowed_regions "
             f"{list(EXAMPLE_PARAMS.allowed_regions or ())}, break-glass "
             f"{list(EXAMPLE_BREAK_GLASS)}):", json.dumps(example_policy(g), indent=2)]
+    return "\n".join(out) + "\n"
+
+
+def organization(plan: Any) -> str:
+    """What one organization's plan attaches where and creates in which account."""
+    out = [f"Guardrails of {plan.config.organization.name}:"]
+    for t in plan.targets:
+        if t.guardrails:
+            out.append(f"  {t.display}: {', '.join(t.guardrails)}")
+    for g in plan.guardrails:
+        if g.id not in catalog.BY_ID:
+            out.append(f"  ({g.id}: {g.title})")
+    if plan.accounts:
+        out.append("\nIAM in member accounts:")
+        for a in plan.accounts:
+            out.append(f"  {a.name} ({a.id}), Terraform root {a.directory}/:")
+            for b in a.boundaries:
+                out.append(f"    permission boundary {b.name}"
+                           + (" (enforced by an SCP)" if b.enforced else ""))
+            for o in a.oidc:
+                out.append(f"    OIDC provider {o.url}")
+            for r in a.roles:
+                bound = f", boundary {r.boundary_name}" if r.boundary_name else ""
+                out.append(f"    {r.kind} role {r.name}{bound}")
     return "\n".join(out) + "\n"
 
 

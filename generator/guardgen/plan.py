@@ -187,8 +187,8 @@ def build(cfg: Config) -> Plan:
         guards[g.id] = g
         for name in accounts:
             extra_account.setdefault(name, []).append(g.id)
-        for path in units:
-            extra_ou.setdefault(tuple(path.split("/")), []).append(g.id)
+        for ou_path in units:
+            extra_ou.setdefault(tuple(ou_path.split("/")), []).append(g.id)
 
     walked = _walk(cfg.units)
     ou_ident = identifiers("ou", [_ou_key(p) for p, _ in walked])

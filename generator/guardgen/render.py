@@ -15,7 +15,7 @@ from typing import Any
 
 import jinja2
 
-from . import catalog, hcl
+from . import hcl
 from .iam import RolePlan
 from .plan import OuPlan, Plan, Policy, Target
 from .resources import data_dir, module_files

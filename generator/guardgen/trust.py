@@ -60,6 +60,9 @@ def issuer(role: CiRole) -> Issuer:
     return Issuer(TERRAFORM_CLOUD, role.audience or "aws.workload.identity")
 
 
+_SINGULAR = {"branches": "branch", "tags": "tag", "environments": "environment"}
+
+
 def _refs(kind: str, values: list[str]) -> list[str]:
     for v in values:
         if not _REF.match(v):
@@ -67,7 +70,7 @@ def _refs(kind: str, values: list[str]) -> list[str]:
                              "(with * or ? as wildcards); ':' would let it match other claim "
                              "fields")
         if v.strip("*?/") == "":
-            raise TrustError(f"{kind} {v!r} matches every {kind.rstrip('s')}: name them")
+            raise TrustError(f"{kind} {v!r} matches every {_SINGULAR[kind]}: name them")
     return values
 
 
@@ -139,7 +142,7 @@ def subjects(role: CiRole) -> list[str]:
         if not role.workspaces:
             raise TrustError("needs `workspaces: [PROJECT/WORKSPACE]`; without them every "
                              "workspace of the organization could assume the role")
-        phases = role.run_phases or ["*"]
+        phases: list[str] = list(role.run_phases) or ["*"]
         subs = []
         for ws in role.workspaces:
             pieces = ws.split("/")
