@@ -251,8 +251,7 @@ def test_enforcement_scp_is_packed_for_the_boundary_accounts() -> None:
     assert create["Condition"]["StringNotLike"]["iam:PermissionsBoundary"] == (
         "arn:aws:iam::????????????:policy/guardgen/workload-boundary")
     assert create["Condition"]["ArnNotLike"]["aws:PrincipalArn"] == [
-        "arn:aws:iam::*:role/OrganizationAccountAccessRole", "arn:aws:iam::*:role/BreakGlassAdmin",
-        "arn:aws:iam::*:role/OrganizationAccountAccessRole"]
+        "arn:aws:iam::*:role/OrganizationAccountAccessRole", "arn:aws:iam::*:role/BreakGlassAdmin"]
 
 
 def test_no_static_credentials_anywhere() -> None:

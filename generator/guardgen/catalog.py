@@ -110,8 +110,11 @@ def _imdsv2(p: Params) -> list[Statement]:
 
 
 def _root(p: Params) -> list[Statement]:
+    # Sessions from centralized root access (sts:AssumeRoot, started from the management
+    # account) also carry the :root ARN but set aws:AssumedRoot; they stay possible.
     return [_deny(_sid("deny-root-user"), "*", "*",
-                  {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:root"}})]
+                  {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:root"},
+                   "Null": {"aws:AssumedRoot": "true"}})]
 
 
 # Services that are global or answer from us-east-1 whatever region a caller uses; denying them
@@ -138,17 +141,24 @@ def _regions(p: Params) -> list[Statement]:
 
 
 def _keys(p: Params) -> list[Statement]:
-    return [_deny(_sid("deny-iam-user-access-keys"), ("iam:CreateAccessKey", "iam:CreateUser"))]
+    # UpdateAccessKey stays allowed: deactivating an old key must remain possible.
+    return [_deny(_sid("deny-iam-user-access-keys"),
+                  ("iam:CreateAccessKey", "iam:CreateUser", "iam:CreateLoginProfile",
+                   "iam:CreateServiceSpecificCredential"))]
 
 
 _SECURITY_ACTIONS = (
+    "access-analyzer:CreateArchiveRule",
     "access-analyzer:DeleteAnalyzer",
+    "access-analyzer:UpdateArchiveRule",
     "config:DeleteConfigRule",
     "config:DeleteConfigurationAggregator",
     "config:DeleteConfigurationRecorder",
     "config:DeleteDeliveryChannel",
     "config:DeleteRetentionConfiguration",
+    "config:PutConfigurationRecorder",
     "config:StopConfigurationRecorder",
+    "guardduty:CreateFilter",
     "guardduty:DeleteDetector",
     "guardduty:DeleteMembers",
     "guardduty:DeletePublishingDestination",
@@ -157,6 +167,7 @@ _SECURITY_ACTIONS = (
     "guardduty:DisassociateMembers",
     "guardduty:StopMonitoringMembers",
     "guardduty:UpdateDetector",
+    "guardduty:UpdateFilter",
     "securityhub:BatchDisableStandards",
     "securityhub:DeleteMembers",
     "securityhub:DisableSecurityHub",
@@ -211,7 +222,8 @@ REGISTRY: tuple[Guardrail, ...] = (
         id="deny-root-user",
         title="Member-account root users cannot act",
         description="Denies every action to the root user of member accounts. Root-only tasks "
-        "are done through centralized root access from the management account.",
+        "are done through centralized root access from the management account "
+        "(sts:AssumeRoot sessions, recognised by aws:AssumedRoot, are not denied).",
         mistake="root-usage",
         source=_SCP_EXAMPLES,
         build=_root,
@@ -220,7 +232,9 @@ REGISTRY: tuple[Guardrail, ...] = (
         id="deny-unapproved-regions",
         title="Only approved regions can be used",
         description="Denies every action outside organization.allowed_regions, except for "
-        "global services (IAM, Organizations, billing, support and the like).",
+        "global services (IAM, Organizations, billing, support and the like). The exempt list "
+        "is AWS's published one; it also exempts a few regional services that global ones "
+        "depend on (KMS, ACM, Config), which therefore stay usable in every region.",
         mistake="missing-scps",
         source=_SCP_EXAMPLES,
         build=_regions,
@@ -229,8 +243,9 @@ REGISTRY: tuple[Guardrail, ...] = (
     Guardrail(
         id="deny-iam-user-access-keys",
         title="No IAM users or long-lived access keys",
-        description="Denies creating IAM users and access keys; people use SSO and workloads "
-        "use roles with temporary credentials.",
+        description="Denies creating IAM users, access keys, console passwords and "
+        "service-specific credentials; people use SSO and workloads use roles with temporary "
+        "credentials. Deactivating existing keys stays possible.",
         mistake="long-lived-keys",
         source="https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html",
         build=_keys,
@@ -239,7 +254,9 @@ REGISTRY: tuple[Guardrail, ...] = (
         id="protect-security-services",
         title="Security services cannot be disabled",
         description="Denies disabling or deleting GuardDuty, AWS Config, Security Hub and IAM "
-        "Access Analyzer, and leaving their delegated administrator.",
+        "Access Analyzer, leaving their delegated administrator, and the quiet ways to blind "
+        "them: reconfiguring the Config recorder, GuardDuty suppression filters and Access "
+        "Analyzer archive rules.",
         mistake="no-monitoring",
         source=_SCP_EXAMPLES,
         build=_security,
@@ -249,24 +266,23 @@ REGISTRY: tuple[Guardrail, ...] = (
 BY_ID: dict[str, Guardrail] = {g.id: g for g in REGISTRY}
 
 
-def break_glass_condition(principals: Sequence[str]) -> dict[str, Any]:
-    """The condition that spares break-glass principals from a Deny."""
-    return {"ArnNotLike": {"aws:PrincipalArn": list(principals)}}
-
-
 def statements(guardrail: Guardrail, params: Params,
                break_glass: Sequence[str]) -> list[Statement]:
     """The guardrail's SCP statements with the break-glass exemption applied to every Deny."""
     out = guardrail.build(params)
     if guardrail.applies_to_everyone or not break_glass:
         return out
-    exempt = break_glass_condition([*break_glass, *guardrail.also_exempt])
+    exempt = list(dict.fromkeys([*break_glass, *guardrail.also_exempt]))
     for stmt in out:
         if stmt["Effect"] == "Deny":
             # Conditions are ANDed: deny only when the original condition holds AND the caller
-            # is not a break-glass principal.
-            cond = stmt.setdefault("Condition", {})
-            cond.setdefault("ArnNotLike", {}).update(exempt["ArnNotLike"])
+            # is not a break-glass principal. An ArnNotLike the guardrail already has on the
+            # same key is widened, never replaced.
+            not_like = stmt.setdefault("Condition", {}).setdefault("ArnNotLike", {})
+            key = next((k for k in not_like if k.lower() == "aws:principalarn"), "aws:PrincipalArn")
+            have = not_like.get(key, [])
+            have = [have] if isinstance(have, str) else list(have)
+            not_like[key] = list(dict.fromkeys([*have, *exempt]))
     return out
 
 

@@ -27,10 +27,6 @@ Region = Annotated[str, StringConstraints(pattern=REGION)]
 PrincipalArn = Annotated[str, StringConstraints(pattern=PRINCIPAL_ARN)]
 # OU names from AWS may contain anything; the only rule is 1-128 characters.
 OuName = Annotated[str, StringConstraints(min_length=1, max_length=128)]
-IssuerUrl = Annotated[str, StringConstraints(
-    pattern=r"^https://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~/-]*)?$")]
-TrustedPrincipal = Annotated[str, StringConstraints(
-    pattern=r"^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:(root|(role|user)/[A-Za-z0-9+=,.@_/-]+)$")]
 AccountName = Annotated[str, StringConstraints(min_length=1, max_length=50)]
 
 
@@ -355,10 +351,11 @@ def validate(src: yamlsrc.Located, path: Path) -> Loaded:
             problems.append(f"{src.where(loc)}: {yamlsrc.dotted(loc)}: {_message(e)}")
         raise ConfigError(problems) from None
     problems = _cross_check(cfg, src)
-    if not problems:  # IAM checks resolve names that the checks above vouch for
-        from . import iam
+    if not problems:  # these checks resolve names that the checks above vouch for
+        from . import iam, monitoring
 
-        problems = [f"{src.where(loc)}: {yamlsrc.dotted(loc)}: {msg}" for loc, msg in iam.check(cfg)]
+        problems = [f"{src.where(loc)}: {yamlsrc.dotted(loc)}: {msg}"
+                    for loc, msg in [*iam.check(cfg), *monitoring.check(cfg)]]
     if problems:
         raise ConfigError(problems)
     return Loaded(cfg, path, src)

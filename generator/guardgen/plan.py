@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from . import catalog, iam
+from . import catalog, iam, monitoring
 from .config import Backend, Config, Unit
 from .errors import BudgetError
 from .hcl import Raw, identifiers, slug
@@ -74,6 +74,7 @@ class Plan:
     notes: tuple[str, ...]
     accounts: tuple[iam.AccountPlan, ...] = ()
     guardrails: tuple[catalog.Guardrail, ...] = ()  # every guardrail used, registry order first
+    monitoring: monitoring.MonitoringPlan | None = None
 
 
 _EMPTY_DOC = size(minify({"Version": POLICY_VERSION, "Statement": []}))
@@ -260,4 +261,4 @@ def build(cfg: Config) -> Plan:
     used = {g for t in targets for g in t.guardrails}
     return Plan(cfg, limits, slots, tuple(ous), tuple(targets), tuple(policies), cfg.backend,
                 tuple(notes), tuple(iam.plan_accounts(cfg)),
-                tuple(g for g in guards.values() if g.id in used))
+                tuple(g for g in guards.values() if g.id in used), monitoring.plan(cfg))

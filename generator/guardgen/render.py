@@ -15,7 +15,7 @@ from typing import Any
 
 import jinja2
 
-from . import hcl
+from . import hcl, monitoring
 from .iam import RolePlan
 from .plan import OuPlan, Plan, Policy, Target
 from .resources import data_dir, module_files
@@ -82,7 +82,7 @@ def _environment(kind: str) -> jinja2.Environment:
         autoescape=False,
         finalize=finalize,
     )
-    env.filters.update(comment=comment, label=label, code=_code, codes=_codes)
+    env.filters.update(comment=comment, label=label, code=_code, codes=_codes, raw=hcl.Raw)
     return env
 
 
@@ -194,7 +194,22 @@ def render(plan: Plan, source: str) -> dict[str, str]:
             files[f"{root}/policies/{r.ident}_trust.json"] = _policy_json(r.trust)
             if r.policy:
                 files[f"{root}/policies/{r.ident}_policy.json"] = _policy_json(r.policy)
+    mon = plan.monitoring
+    if mon is not None:
+        files.update(_root_files(mon.directory, "monitoring", ("providers", "main", "outputs"),
+                                 mon=mon, key_alias=monitoring.KEY_ALIAS,
+                                 topic_name=monitoring.TOPIC_NAME, trail_name=monitoring.TRAIL_NAME,
+                                 cloudtrail_role=monitoring.CLOUDTRAIL_ROLE,
+                                 namespace=monitoring.NAMESPACE, **common))
+        docs = {"key": mon.key_policy, "topic": mon.topic_policy, "bucket": mon.bucket_policy,
+                "cloudtrail_role_trust": mon.cloudtrail_role_trust,
+                "cloudtrail_role_policy": mon.cloudtrail_role_policy}
+        for name, doc in docs.items():
+            if doc is not None:
+                files[f"{mon.directory}/policies/{name}.json"] = _policy_json(doc)
     used = {"scp"}
+    used |= {"cloudtrail-alarms"} if mon is not None else set()
+    used |= {"organization-trail"} if mon is not None and mon.create_trail else set()
     used |= {"permission-boundary"} if any(a.boundaries for a in plan.accounts) else set()
     used |= {"oidc-provider"} if any(a.oidc for a in plan.accounts) else set()
     used |= {"iam-role"} if any(a.roles for a in plan.accounts) else set()

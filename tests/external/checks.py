@@ -764,12 +764,11 @@ def scp_file_problems(path: Path, rel: str, max_bytes: int) -> list[str]:
 
 
 def scp_size_problems(root: Path, max_bytes: int = SCP_MAX_BYTES) -> list[str]:
-    """Check every SCP (``policies/*.json`` outside ``accounts/``): UTF-8 size, valid JSON,
-    minified."""
+    """Check every SCP (``management/policies/*.json``): UTF-8 size, valid JSON, minified."""
     problems = []
     for path in tree_files(root, "*.json"):
         rel = _rel(path, root)
-        if path.parent.name == "policies" and not rel.startswith("accounts/"):
+        if path.parent.name == "policies" and rel.startswith("management/"):
             problems += scp_file_problems(path, rel, max_bytes)
     return problems
 
@@ -780,12 +779,12 @@ IAM_TRUST_POLICY_CHARS = 2_048
 
 
 def iam_size_problems(root: Path) -> list[str]:
-    """Check every IAM document under ``accounts/*/policies``: valid JSON within IAM's limits,
-    counted as IAM does, without whitespace."""
+    """Check every IAM document (``policies/*.json`` outside ``management/``): valid JSON within
+    IAM's limits, counted as IAM does, without whitespace."""
     problems = []
     for path in tree_files(root, "*.json"):
         rel = _rel(path, root)
-        if path.parent.name != "policies" or not rel.startswith("accounts/"):
+        if path.parent.name != "policies" or rel.startswith("management/"):
             continue
         try:
             size = len(minified(path.read_text(encoding="utf-8")))

@@ -476,7 +476,7 @@ def test_scp_size_reports_oversized_unminified_and_invalid(tmp_path: Path) -> No
 
 def test_scp_size_counts_utf8_bytes(tmp_path: Path) -> None:
     text = minified_json({**GOOD_POLICY, "Id": "é" * 30})
-    tree = write_tree(tmp_path, {"policies/p.json": text})
+    tree = write_tree(tmp_path, {"management/policies/p.json": text})
     assert len(text) < len(text.encode()) == len(text) + 30
     assert checks.scp_size_problems(tree, max_bytes=len(text)) != []
     assert checks.scp_size_problems(tree, max_bytes=len(text) + 30) == []

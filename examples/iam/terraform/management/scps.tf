@@ -14,7 +14,7 @@ module "scp_root_1" {
   }
 }
 
-# OU Security: protect-cloudtrail, deny-root-user (821 of 10,240 bytes)
+# OU Security: protect-cloudtrail, deny-root-user (855 of 10,240 bytes)
 module "scp_ou_security_1" {
   source = "../modules/scp"
 
@@ -26,7 +26,7 @@ module "scp_ou_security_1" {
   }
 }
 
-# OU Workloads: protect-cloudtrail, deny-root-user, require-imdsv2, deny-unapproved-regions (3,045 of 10,240 bytes)
+# OU Workloads: protect-cloudtrail, deny-root-user, require-imdsv2, deny-unapproved-regions (3,079 of 10,240 bytes)
 module "scp_ou_workloads_1" {
   source = "../modules/scp"
 
@@ -38,7 +38,7 @@ module "scp_ou_workloads_1" {
   }
 }
 
-# account shop-prod (444444444444): enforce-boundary-workload-boundary (1,315 of 10,240 bytes)
+# account shop-prod (444444444444): enforce-boundary-workload-boundary (1,159 of 10,240 bytes)
 module "scp_account_shop_prod_1" {
   source = "../modules/scp"
 
@@ -50,7 +50,7 @@ module "scp_account_shop_prod_1" {
   }
 }
 
-# OU Workloads/NonProd: deny-iam-user-access-keys (291 of 10,240 bytes)
+# OU Workloads/NonProd: deny-iam-user-access-keys (354 of 10,240 bytes)
 module "scp_ou_workloads_nonprod_1" {
   source = "../modules/scp"
 
@@ -62,7 +62,7 @@ module "scp_ou_workloads_nonprod_1" {
   }
 }
 
-# account shop-dev (555555555555): enforce-boundary-workload-boundary (1,315 of 10,240 bytes)
+# account shop-dev (555555555555): enforce-boundary-workload-boundary (1,159 of 10,240 bytes)
 module "scp_account_shop_dev_1" {
   source = "../modules/scp"
 

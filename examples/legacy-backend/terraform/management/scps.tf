@@ -2,7 +2,7 @@
 # One module per service control policy. Each document lives in policies/ and is deployed
 # byte for byte as committed.
 
-# the organization root: deny-leave-organization, protect-security-services, protect-cloudtrail (1,629 of 5,120 bytes)
+# the organization root: deny-leave-organization, protect-security-services, protect-cloudtrail (1,785 of 5,120 bytes)
 module "scp_root_1" {
   source = "../modules/scp"
 
@@ -14,7 +14,7 @@ module "scp_root_1" {
   }
 }
 
-# OU Core: deny-root-user (300 of 5,120 bytes)
+# OU Core: deny-root-user (334 of 5,120 bytes)
 module "scp_ou_core_1" {
   source = "../modules/scp"
 
@@ -26,7 +26,7 @@ module "scp_ou_core_1" {
   }
 }
 
-# account security-tooling (100000000002): deny-iam-user-access-keys (293 of 5,120 bytes)
+# account security-tooling (100000000002): deny-iam-user-access-keys (356 of 5,120 bytes)
 module "scp_account_security_tooling_1" {
   source = "../modules/scp"
 
@@ -50,7 +50,7 @@ module "scp_ou_business_units_1" {
   }
 }
 
-# OU Business Units/Retail: deny-root-user (300 of 5,120 bytes)
+# OU Business Units/Retail: deny-root-user (334 of 5,120 bytes)
 module "scp_ou_business_units_retail_1" {
   source = "../modules/scp"
 
@@ -62,7 +62,7 @@ module "scp_ou_business_units_retail_1" {
   }
 }
 
-# OU Business Units/Retail/EU "Retail" ${team}: deny-iam-user-access-keys (293 of 5,120 bytes)
+# OU Business Units/Retail/EU "Retail" ${team}: deny-iam-user-access-keys (356 of 5,120 bytes)
 module "scp_ou_business_units_retail_eu_retail_team_1" {
   source = "../modules/scp"
 
