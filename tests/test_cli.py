@@ -153,7 +153,6 @@ def test_readme_example_config_is_valid() -> None:
     import re
 
     from conftest import REPO
-
     from guardgen import config, plan
 
     readme = (REPO / "README.md").read_text(encoding="utf-8")
@@ -163,7 +162,6 @@ def test_readme_example_config_is_valid() -> None:
 
 def test_backend_key_is_distinct_per_root() -> None:
     from conftest import EXAMPLES
-
     from guardgen import pipeline
 
     files = pipeline.run(EXAMPLES / "legacy-backend" / "guardgen.yaml").files

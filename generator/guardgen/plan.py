@@ -262,3 +262,46 @@ def build(cfg: Config) -> Plan:
     return Plan(cfg, limits, slots, tuple(ous), tuple(targets), tuple(policies), cfg.backend,
                 tuple(notes), tuple(iam.plan_accounts(cfg)),
                 tuple(g for g in guards.values() if g.id in used), monitoring.plan(cfg))
+
+
+@dataclass(frozen=True)
+class PolicyDoc:
+    """One policy document of a plan, for linting and verification."""
+
+    kind: Literal["scp", "identity", "boundary", "trust", "resource", "key"]
+    path: str  # where it is written in the output tree
+    where: str  # what produced it, in the config's words
+    document: dict[str, Any]
+
+
+def policy_documents(p: Plan) -> list[PolicyDoc]:
+    """Every policy document the plan deploys, with its type, in output order."""
+    docs = [PolicyDoc("scp", f"management/policies/{pol.ident}.json",
+                      f"{pol.target.display}: {', '.join(pol.guardrails)}", json.loads(pol.content))
+            for pol in p.policies]
+    for a in p.accounts:
+        for b in a.boundaries:
+            docs.append(PolicyDoc("boundary", f"{a.directory}/policies/{b.ident}.json",
+                                  f"permission_boundaries {b.name} in {a.name}", b.document))
+        for r in a.roles:
+            where = f"role {r.name} in {a.name}"
+            docs.append(PolicyDoc("trust", f"{a.directory}/policies/{r.ident}_trust.json", where,
+                                  r.trust))
+            if r.policy:
+                docs.append(PolicyDoc("identity", f"{a.directory}/policies/{r.ident}_policy.json",
+                                      where, r.policy))
+    m = p.monitoring
+    if m is not None:
+        base = f"{m.directory}/policies"
+        docs.append(PolicyDoc("key", f"{base}/key.json", "monitoring KMS key", m.key_policy))
+        docs.append(PolicyDoc("resource", f"{base}/topic.json", "monitoring SNS topic",
+                              m.topic_policy))
+        if m.bucket_policy:
+            docs.append(PolicyDoc("resource", f"{base}/bucket.json", "monitoring trail bucket",
+                                  m.bucket_policy))
+        if m.cloudtrail_role_trust and m.cloudtrail_role_policy:
+            docs.append(PolicyDoc("trust", f"{base}/cloudtrail_role_trust.json",
+                                  "monitoring CloudTrail delivery role", m.cloudtrail_role_trust))
+            docs.append(PolicyDoc("identity", f"{base}/cloudtrail_role_policy.json",
+                                  "monitoring CloudTrail delivery role", m.cloudtrail_role_policy))
+    return docs
