@@ -179,3 +179,22 @@ def test_cli_import_stays_light() -> None:
             "'yaml') if m in sys.modules]; print(','.join(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_installed_entry_point_runs_alarm_tests() -> None:
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from conftest import REPO
+
+    exe = shutil.which("guardgen", path=str(Path(sys.executable).parent))
+    assert exe, "guardgen is not installed beside this Python"
+    event = REPO / "tests/data/cloudtrail/cloudtrail-delete-trail.json"
+    out = subprocess.run([exe, "alarms", "test", str(event), "--format", "json",
+                          "--alarm", "cloudtrail-changes", "--alarm", "root-usage"],
+                         capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == [{"event": "1dbd94b3-fba0-57e9-9816-f7b1745ea9ea",
+                                       "fired": ["cloudtrail-changes"]}]

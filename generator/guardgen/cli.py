@@ -35,6 +35,15 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors
 EXIT_OK, EXIT_STALE, EXIT_INVALID = 0, 1, 2
 
 
+def _register_subcommands() -> None:
+    from . import cli_alarms
+
+    app.add_typer(cli_alarms.app, name="alarms")
+
+
+_register_subcommands()
+
+
 def _fail(exc: GuardgenError) -> NoReturn:
     if isinstance(exc, ConfigError):
         n = len(exc.problems)
