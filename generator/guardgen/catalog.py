@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 Statement = dict[str, Any]
 
@@ -41,6 +41,22 @@ class Parameter:
 
 
 @dataclass(frozen=True)
+class Case:
+    """A request a guardrail must deny, or must leave alone, in every account it protects.
+
+    ``{account}`` and ``{region}`` in the resource and context values are replaced by the account
+    the case runs in and a region it may use; ``{other_region}`` by a region it may not.
+    """
+
+    note: str
+    action: str
+    resource: str = "*"
+    context: tuple[tuple[str, str], ...] = ()
+    denied: bool = True
+    principal: Literal["admin", "root"] = "admin"
+
+
+@dataclass(frozen=True)
 class Guardrail:
     id: str
     title: str
@@ -54,6 +70,8 @@ class Guardrail:
     why_everyone: str = ""
     # Principals spared besides the break-glass ones (for example guardgen's deploy role).
     also_exempt: tuple[str, ...] = ()
+    # What `guardgen verify` proves on every target the guardrail protects.
+    cases: Callable[[Params], list[Case]] = lambda p: []
 
 
 def _sid(guardrail_id: str, suffix: str = "") -> str:
@@ -181,6 +199,77 @@ def _security(p: Params) -> list[Statement]:
     return [_deny(_sid("protect-security-services"), _SECURITY_ACTIONS)]
 
 
+# -- verification cases: each Deny statement has a request only it denies ----------------------
+
+_INSTANCE = "arn:aws:ec2:{region}:{account}:instance/*"
+
+
+def _leave_cases(p: Params) -> list[Case]:
+    return [Case("leaving the organization", "organizations:LeaveOrganization"),
+            Case("describing the organization", "organizations:DescribeOrganization", denied=False)]
+
+
+def _cloudtrail_cases(p: Params) -> list[Case]:
+    trail = "arn:aws:cloudtrail:{region}:{account}:trail/org"
+    return [Case(f"{a} on a trail", a, trail) for a in _CLOUDTRAIL_ACTIONS[:5]] + [
+        Case("reading events", "cloudtrail:LookupEvents", denied=False),
+        Case("creating a trail", "cloudtrail:CreateTrail", trail, denied=False)]
+
+
+def _imdsv2_cases(p: Params) -> list[Case]:
+    ok_hops = str(p.imds_max_hop_limit)
+    too_many = str(p.imds_max_hop_limit + 1)
+    return [
+        Case("launching with IMDSv1 allowed", "ec2:RunInstances", _INSTANCE,
+             (("ec2:MetadataHttpTokens", "optional"), ("ec2:MetadataHttpPutResponseHopLimit", "1"))),
+        Case("launching with too many metadata hops", "ec2:RunInstances", _INSTANCE,
+             (("ec2:MetadataHttpTokens", "required"),
+              ("ec2:MetadataHttpPutResponseHopLimit", too_many))),
+        Case("using credentials delivered by IMDSv1", "s3:GetObject", "arn:aws:s3:::bucket/key",
+             (("ec2:RoleDelivery", "1.0"),)),
+        Case("changing instance metadata options", "ec2:ModifyInstanceMetadataOptions", _INSTANCE),
+        Case("launching with IMDSv2 required", "ec2:RunInstances", _INSTANCE,
+             (("ec2:MetadataHttpTokens", "required"),
+              ("ec2:MetadataHttpPutResponseHopLimit", ok_hops)), denied=False),
+        Case("using credentials delivered by IMDSv2", "s3:GetObject", "arn:aws:s3:::bucket/key",
+             (("ec2:RoleDelivery", "2.0"),), denied=False),
+    ]
+
+
+def _root_cases(p: Params) -> list[Case]:
+    return [Case("the root user listing buckets", "s3:ListAllMyBuckets", principal="root"),
+            Case("a centralized root access session", "iam:DeleteLoginProfile",
+                 context=(("aws:AssumedRoot", "true"),), principal="root", denied=False),
+            Case("an administrator listing buckets", "s3:ListAllMyBuckets", denied=False)]
+
+
+def _region_cases(p: Params) -> list[Case]:
+    other = (("aws:RequestedRegion", "{other_region}"),)
+    return [Case("launching an instance in an unapproved region", "ec2:RunInstances",
+                 "arn:aws:ec2:{other_region}:{account}:instance/*", other),
+            Case("launching an instance in an approved region", "ec2:RunInstances",
+                 _INSTANCE, (("aws:RequestedRegion", "{region}"),), denied=False),
+            Case("IAM from an unapproved region", "iam:GetRole",
+                 "arn:aws:iam::{account}:role/x", other, denied=False)]
+
+
+def _keys_cases(p: Params) -> list[Case]:
+    user = "arn:aws:iam::{account}:user/someone"
+    return [Case("creating an access key", "iam:CreateAccessKey", user),
+            Case("creating an IAM user", "iam:CreateUser", user),
+            Case("deactivating an access key", "iam:UpdateAccessKey", user, denied=False)]
+
+
+def _security_cases(p: Params) -> list[Case]:
+    return [Case("deleting the GuardDuty detector", "guardduty:DeleteDetector",
+                 "arn:aws:guardduty:{region}:{account}:detector/d"),
+            Case("stopping the Config recorder", "config:StopConfigurationRecorder"),
+            Case("disabling Security Hub", "securityhub:DisableSecurityHub",
+                 "arn:aws:securityhub:{region}:{account}:hub/default"),
+            Case("reading GuardDuty findings", "guardduty:GetFindings",
+                 "arn:aws:guardduty:{region}:{account}:detector/d", denied=False)]
+
+
 _SCP_EXAMPLES = "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_examples.html"
 
 REGISTRY: tuple[Guardrail, ...] = (
@@ -196,6 +285,7 @@ REGISTRY: tuple[Guardrail, ...] = (
         applies_to_everyone=True,
         why_everyone="no principal in a member account, break-glass included, has a reason to "
         "take the account out of the organization; that is done from the management account",
+        cases=_leave_cases,
     ),
     Guardrail(
         id="protect-cloudtrail",
@@ -205,6 +295,7 @@ REGISTRY: tuple[Guardrail, ...] = (
         mistake="no-monitoring",
         source="https://docs.aws.amazon.com/awscloudtrail/latest/userguide/security_iam_id-based-policy-examples.html",
         build=_cloudtrail,
+        cases=_cloudtrail_cases,
     ),
     Guardrail(
         id="require-imdsv2",
@@ -217,6 +308,7 @@ REGISTRY: tuple[Guardrail, ...] = (
         build=_imdsv2,
         parameters=(Parameter("imds_max_hop_limit", "Highest PUT response hop limit allowed "
                               "(default 2, enough for containers on the instance).", False),),
+        cases=_imdsv2_cases,
     ),
     Guardrail(
         id="deny-root-user",
@@ -227,6 +319,11 @@ REGISTRY: tuple[Guardrail, ...] = (
         mistake="root-usage",
         source=_SCP_EXAMPLES,
         build=_root,
+        applies_to_everyone=True,
+        why_everyone="it matches only the root user, which is never a break-glass principal "
+        "(those are roles or users); break-glass work on root-only tasks goes through "
+        "centralized root access, whose sessions it spares",
+        cases=_root_cases,
     ),
     Guardrail(
         id="deny-unapproved-regions",
@@ -239,6 +336,7 @@ REGISTRY: tuple[Guardrail, ...] = (
         source=_SCP_EXAMPLES,
         build=_regions,
         parameters=(Parameter("allowed_regions", "Regions workloads may use.", True),),
+        cases=_region_cases,
     ),
     Guardrail(
         id="deny-iam-user-access-keys",
@@ -249,6 +347,7 @@ REGISTRY: tuple[Guardrail, ...] = (
         mistake="long-lived-keys",
         source="https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html",
         build=_keys,
+        cases=_keys_cases,
     ),
     Guardrail(
         id="protect-security-services",
@@ -260,6 +359,7 @@ REGISTRY: tuple[Guardrail, ...] = (
         mistake="no-monitoring",
         source=_SCP_EXAMPLES,
         build=_security,
+        cases=_security_cases,
     ),
 )
 

@@ -112,9 +112,26 @@ def boundary_guardrail(b: PermissionBoundary, deploy_role: str) -> catalog.Guard
         mistake="missing-boundaries",
         source="https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html",
         build=build,
+        cases=lambda _: _boundary_cases(b.name),
         # guardgen's own deploy role creates the boundary policy and the roles that carry it.
         also_exempt=(f"arn:aws:iam::*:role/{deploy_role}",),
     )
+
+
+def _boundary_cases(name: str) -> list[catalog.Case]:
+    own = "arn:aws:iam::{account}:policy" + BOUNDARY_PATH + name
+    role = "arn:aws:iam::{account}:role/new-role"
+    return [
+        catalog.Case("creating a role without a boundary", "iam:CreateRole", role),
+        catalog.Case("creating a role with another boundary", "iam:CreateRole", role,
+                     (("iam:PermissionsBoundary", "arn:aws:iam::{account}:policy/wide-open"),)),
+        catalog.Case("removing a role's boundary", "iam:DeleteRolePermissionsBoundary", role),
+        catalog.Case("editing the boundary policy", "iam:CreatePolicyVersion", own),
+        catalog.Case(f"creating a role with the {name} boundary", "iam:CreateRole", role,
+                     (("iam:PermissionsBoundary", own),), denied=False),
+        catalog.Case("editing another policy", "iam:CreatePolicyVersion",
+                     "arn:aws:iam::{account}:policy/app", denied=False),
+    ]
 
 
 def boundary_document(b: PermissionBoundary, account_id: str) -> dict[str, Any]:

@@ -14,7 +14,7 @@ module "scp_root_1" {
   }
 }
 
-# OU Core: deny-root-user (334 of 5,120 bytes)
+# OU Core: deny-root-user (206 of 5,120 bytes)
 module "scp_ou_core_1" {
   source = "../modules/scp"
 
@@ -50,7 +50,7 @@ module "scp_ou_business_units_1" {
   }
 }
 
-# OU Business Units/Retail: deny-root-user (334 of 5,120 bytes)
+# OU Business Units/Retail: deny-root-user (206 of 5,120 bytes)
 module "scp_ou_business_units_retail_1" {
   source = "../modules/scp"
 

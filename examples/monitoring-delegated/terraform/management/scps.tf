@@ -14,7 +14,7 @@ module "scp_root_1" {
   }
 }
 
-# OU Security: protect-cloudtrail, deny-root-user (855 of 10,240 bytes)
+# OU Security: protect-cloudtrail, deny-root-user (729 of 10,240 bytes)
 module "scp_ou_security_1" {
   source = "../modules/scp"
 
@@ -26,7 +26,7 @@ module "scp_ou_security_1" {
   }
 }
 
-# OU Workloads: protect-cloudtrail, deny-root-user, require-imdsv2, deny-unapproved-regions (3,079 of 10,240 bytes)
+# OU Workloads: protect-cloudtrail, deny-root-user, require-imdsv2, deny-unapproved-regions (2,953 of 10,240 bytes)
 module "scp_ou_workloads_1" {
   source = "../modules/scp"
 
