@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from guardgen import config, output, pipeline, plan, render
+from guardgen import config, output, pipeline, plan, render, verify
 
 GUARDRAILS = ["protect-cloudtrail", "deny-root-user", "require-imdsv2",
               "deny-unapproved-regions", "deny-iam-user-access-keys"]
@@ -64,10 +64,14 @@ def main() -> None:
         timed("generate (write)", lambda: output.write(
             res.out_dir, res.files, output.compare(res.out_dir, res.files)))
         timed("check (compare)", lambda: output.compare(res.out_dir, res.files))
+        scenarios = timed("verify: build scenarios", lambda: verify.builtin_scenarios(p))
+        outcomes = timed("verify: evaluate", lambda: verify.run(p, scenarios))
+        print(f"{len(scenarios):,} scenarios, {len(verify.failures(outcomes))} failed")
         t = time.perf_counter()
         res = pipeline.run(cfg_path)
         output.compare(res.out_dir, res.files)
-        print(f"{'full check pipeline':<28}{time.perf_counter() - t:8.3f} s")
+        verify.run(res.plan, verify.builtin_scenarios(res.plan))
+        print(f"{'full check (with verify)':<28}{time.perf_counter() - t:8.3f} s")
         print(f"config {size / 1e6:.1f} MB, {len(p.targets)} targets, {len(p.policies)} SCPs, "
               f"{len(files)} files, {total / 1e6:.1f} MB of output")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -434,7 +434,26 @@ def _parse_principals(value: Any, element: str, policy: str, index: int, partiti
     return _Principals(everyone=everyone, aws=frozenset(aws))
 
 
+# Parsed statements of recently seen Policy objects. Callers that evaluate many requests against
+# the same policies (``guardgen verify``) pass the same objects, so each is parsed once. The key
+# is the object's id; the entry keeps the object alive, so an id is never reused while cached.
+_PARSED: dict[tuple[int, str, str], tuple[Policy, list[_Statement]]] = {}
+_PARSED_MAX = 4096
+
+
 def _parse(policy: Policy, policy_type: PolicyType, partition: str) -> list[_Statement]:
+    key = (id(policy), policy_type, partition)
+    hit = _PARSED.get(key)
+    if hit is not None and hit[0] is policy:
+        return hit[1]
+    parsed = _parse_uncached(policy, policy_type, partition)
+    if len(_PARSED) >= _PARSED_MAX:
+        _PARSED.clear()
+    _PARSED[key] = (policy, parsed)
+    return parsed
+
+
+def _parse_uncached(policy: Policy, policy_type: PolicyType, partition: str) -> list[_Statement]:
     doc = policy.document
     name = policy.name
     if not isinstance(doc, Mapping):

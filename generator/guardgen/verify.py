@@ -16,6 +16,7 @@ Removing a statement or an exemption therefore always breaks a case and names it
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -57,6 +58,8 @@ class Scenario:
     # Built-in cases are judged on these statements only (see the module docstring).
     guardrail: str | None = None
     sids: frozenset[str] = frozenset()
+    # Target idents from the root down; built-in cases carry it, files are placed by account.
+    chain: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -87,8 +90,9 @@ class _Place:
 
 
 def _places(plan: Plan) -> list[_Place]:
-    """Every account of the plan, plus a stand-in for each OU without accounts."""
+    """Every account of the plan, plus a stand-in for each leaf OU without accounts."""
     ou_of = {ou.path: ou for ou in plan.ous}
+    parents = {ou.path[:-1] for ou in plan.ous}
     by_ident: dict[str, Target] = {str(t.ident): t for t in plan.targets}
     places: list[_Place] = []
     root = by_ident["root"]
@@ -99,7 +103,7 @@ def _places(plan: Plan) -> list[_Place]:
     for ou in plan.ous:
         chain = ("root", *(ou_of[ou.path[:i]].ident for i in range(1, len(ou.path) + 1)))
         ou_target = by_ident[ou.ident]
-        if not ou.accounts and not any(o.path[:-1] == ou.path for o in plan.ous):
+        if not ou.accounts and ou.path not in parents:
             places.append(_Place(PLACEHOLDER_ACCOUNT, "an account in " + ou_target.display, chain,
                                  tuple(g for g, _ in ou_target.in_force)))
         for _, account_id in ou.accounts:
@@ -109,11 +113,23 @@ def _places(plan: Plan) -> list[_Place]:
     return places
 
 
-def _levels(plan: Plan, chain: Sequence[str]) -> list[list[evaluate.Policy]]:
-    policies: dict[str, list[evaluate.Policy]] = {}
-    for p in plan.policies:
-        policies.setdefault(p.target.ident, []).append(_as_policy(p))
-    return [[FULL_AWS_ACCESS, *policies.get(ident, [])] for ident in chain]
+class _Levels:
+    """SCP levels per chain, built once: the evaluator then parses each policy once."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.by_target: dict[str, list[evaluate.Policy]] = {}
+        for p in plan.policies:
+            self.by_target.setdefault(str(p.target.ident), []).append(_as_policy(p))
+        self.cache: dict[tuple[str, ...], list[list[evaluate.Policy]]] = {}
+
+    def signature(self, chain: Sequence[str]) -> tuple[tuple[str, ...], ...]:
+        """What decides requests in a place: the policies of each level (empty levels too)."""
+        return tuple(tuple(p.name for p in self.by_target.get(i, [])) for i in chain)
+
+    def __call__(self, chain: tuple[str, ...]) -> list[list[evaluate.Policy]]:
+        if chain not in self.cache:
+            self.cache[chain] = [[FULL_AWS_ACCESS, *self.by_target.get(i, [])] for i in chain]
+        return self.cache[chain]
 
 
 def _as_policy(p: Policy) -> evaluate.Policy:
@@ -148,7 +164,17 @@ def builtin_scenarios(plan: Plan) -> list[Scenario]:
     other = next(r for r in _FAR_REGIONS if r not in (org.allowed_regions or []))
     guards = {g.id: g for g in plan.guardrails} | catalog.BY_ID
     out: list[Scenario] = []
+    # Places whose every level holds the same policies decide every request alike (cases name
+    # the account only inside ARNs): prove one, and say how many it stands for.
+    levels = _Levels(plan)
+    groups: dict[tuple[tuple[str, ...], ...], list[_Place]] = {}
     for place in _places(plan):
+        groups.setdefault(levels.signature(place.chain), []).append(place)
+    for same in groups.values():
+        place = same[0]
+        if len(same) > 1:
+            place = dataclasses.replace(place, label=f"{place.label} (and {len(same) - 1} more "
+                                        "with the same SCPs)")
         acct = place.account_id
         for gid in place.guardrails:
             g = guards[gid]
@@ -162,7 +188,8 @@ def builtin_scenarios(plan: Plan) -> list[Scenario]:
                     name=f"{place.label}: {g.id} {'denies' if case.denied else 'allows'} "
                     f"{case.note}", principal=_principal(case.principal, acct), account=acct,
                     action=case.action, resource=resource, context=ctx,
-                    expect="deny" if case.denied else "allow", guardrail=g.id, sids=sids)
+                    expect="deny" if case.denied else "allow", guardrail=g.id, sids=sids,
+                    chain=place.chain)
                 out.append(base)
                 if not case.denied or case.principal == "root":
                     continue
@@ -172,7 +199,8 @@ def builtin_scenarios(plan: Plan) -> list[Scenario]:
                     out.append(Scenario(
                         name=f"{place.label}: {g.id} {'still denies' if expect == 'deny' else 'spares'} "
                         f"{arn} {case.note}", principal=who, account=acct, action=case.action,
-                        resource=resource, context=ctx, expect=expect, guardrail=g.id, sids=sids))
+                        resource=resource, context=ctx, expect=expect, guardrail=g.id, sids=sids,
+                        chain=place.chain))
     return out
 
 
@@ -189,21 +217,17 @@ def _boundary_of(plan: Plan, principal: str, account: str) -> Mapping[str, Any] 
 
 def run(plan: Plan, scenarios: Iterable[Scenario]) -> list[Outcome]:
     """Evaluate every scenario against the plan. Scenarios run in the given order."""
-    places = {p.account_id: p for p in _places(plan)}
+    chains = {p.account_id: p.chain for p in _places(plan) if p.account_id != PLACEHOLDER_ACCOUNT}
     org = plan.config.organization
-    chains: dict[str, list[list[evaluate.Policy]]] = {}
+    levels_of = _Levels(plan)
     outcomes = []
     for s in scenarios:
         management = s.account == org.management_account_id
-        place = places.get(s.account)
-        if place is None and not management:
+        chain = s.chain or chains.get(s.account)
+        if chain is None and not management:
             raise ConfigError([f"{s.where}: account {s.account} is not in the organization "
                                "description"])
-        levels = None
-        if place is not None and not management:
-            if s.account not in chains:
-                chains[s.account] = _levels(plan, place.chain)
-            levels = chains[s.account]
+        levels = levels_of(chain) if chain is not None and not management else None
         identity = ([evaluate.Policy(f"identity policy {i}", d)
                      for i, d in enumerate(s.identity_policies)]
                     if s.identity_policies is not None else [ASSUMED_IDENTITY])
