@@ -160,9 +160,13 @@ def _policy_json(doc: Any) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
-def _root_files(root: str, kind: str, names: tuple[str, ...], **context: Any) -> dict[str, str]:
+def _root_files(root: str, kind: str, names: tuple[str, ...], *, account_id: str, runs_as: str,
+                assume_role: bool, **context: Any) -> dict[str, str]:
+    """The files of one Terraform root: versions, provider, backend, and the root's own."""
     plan: Plan = context["plan"]
-    files = {f"{root}/versions.tf": _tf("root/versions.tf.j2", **context)}
+    files = {f"{root}/versions.tf": _tf("root/versions.tf.j2", **context),
+             f"{root}/providers.tf": _tf("root/providers.tf.j2", account_id=account_id,
+                                         runs_as=runs_as, assume_role=assume_role, **context)}
     for name in names:
         files[f"{root}/{name}.tf"] = _tf(f"{kind}/{name}.tf.j2", **context)
     if plan.backend is not None:
@@ -180,14 +184,20 @@ def render(plan: Plan, source: str) -> dict[str, str]:
     common = {"header": header, "plan": plan, "org": cfg.organization,
               "parent_ref": _parent_ref, "target_ref": _target_ref,
               "policy_comment": _policy_comment}
-    files = _root_files(MANAGEMENT, "management",
-                        ("providers", "organization", "scps", "placement", "outputs"), **common)
+    org = cfg.organization
+    deploy = f"assuming guardgen's deploy role {org.deploy_role_name} in"
+    files = _root_files(MANAGEMENT, "management", ("organization", "scps", "placement", "outputs"),
+                        account_id=org.management_account_id, assume_role=False,
+                        runs_as=f"Runs with credentials for the management account of {org.name}.",
+                        **common)
     for p in plan.policies:
         files[f"{MANAGEMENT}/policies/{p.ident}.json"] = p.content
     for account in plan.accounts:
         root = account.directory
-        files.update(_root_files(root, "account", ("providers", "main", "outputs"),
-                                 account=account, **common))
+        files.update(_root_files(root, "account", ("main", "outputs"), account=account,
+                                 account_id=account.id, assume_role=True,
+                                 runs_as=f"Runs from the management account's credentials, {deploy} "
+                                 f"{account.name} ({account.id}).", **common))
         for b in account.boundaries:
             files[f"{root}/policies/{b.ident}.json"] = _policy_json(b.document)
         for r in account.roles:
@@ -196,8 +206,12 @@ def render(plan: Plan, source: str) -> dict[str, str]:
                 files[f"{root}/policies/{r.ident}_policy.json"] = _policy_json(r.policy)
     mon = plan.monitoring
     if mon is not None:
-        files.update(_root_files(mon.directory, "monitoring", ("providers", "main", "outputs"),
-                                 mon=mon, key_alias=monitoring.KEY_ALIAS,
+        runs_as = (f"Runs from the management account's credentials, {deploy} the delegated "
+                   f"security account {mon.account_name} ({mon.account_id})." if mon.delegated
+                   else f"Runs with credentials for the management account ({mon.account_id}).")
+        files.update(_root_files(mon.directory, "monitoring", ("main", "outputs"),
+                                 account_id=mon.account_id, assume_role=mon.delegated,
+                                 runs_as=runs_as, mon=mon, key_alias=monitoring.KEY_ALIAS,
                                  topic_name=monitoring.TOPIC_NAME, trail_name=monitoring.TRAIL_NAME,
                                  cloudtrail_role=monitoring.CLOUDTRAIL_ROLE,
                                  namespace=monitoring.NAMESPACE, **common))
