@@ -285,3 +285,43 @@ def test_guardrails_command_lists_resources_per_account(cli) -> None:
     assert "shop-prod (444444444444), Terraform root accounts/shop-prod/:" in r.output
     assert "    ci role shop-deploy, boundary workload-boundary" in r.output
     assert "    OIDC provider https://token.actions.githubusercontent.com" in r.output
+
+
+BOUNDARY = "arn:aws:iam::444444444444:policy/guardgen/workload-boundary"
+ROLE = "arn:aws:iam::444444444444:role/new-role"
+
+
+@pytest.mark.parametrize(("who", "action", "resource", "context", "allowed"), [
+    ("Admin", "iam:CreateRole", ROLE, {"iam:PermissionsBoundary": BOUNDARY}, True),
+    ("Admin", "iam:CreateRole", ROLE, {}, False),
+    ("Admin", "iam:CreateRole", ROLE,
+     {"iam:PermissionsBoundary": "arn:aws:iam::444444444444:policy/wide-open"}, False),
+    # A policy path that smuggles ':policy/guardgen/' must not pass for the boundary.
+    ("Admin", "iam:CreateRole", ROLE,
+     {"iam:PermissionsBoundary": "arn:aws:iam::444444444444:policy/x:policy/guardgen/"
+      "workload-boundary"}, False),
+    ("Admin", "iam:PutRolePermissionsBoundary", ROLE,
+     {"iam:PermissionsBoundary": "arn:aws:iam::444444444444:policy/wide-open"}, False),
+    ("Admin", "iam:CreateUser", "arn:aws:iam::444444444444:user/u", {}, False),
+    ("Admin", "iam:DeleteRolePermissionsBoundary", ROLE, {}, False),
+    ("Admin", "iam:CreatePolicyVersion", BOUNDARY, {}, False),
+    ("Admin", "iam:DeletePolicy", BOUNDARY, {}, False),
+    ("BreakGlassAdmin", "iam:CreateRole", ROLE, {}, True),
+    ("BreakGlassAdmin", "iam:DeleteRolePermissionsBoundary", ROLE, {}, True),
+    ("OrganizationAccountAccessRole", "iam:CreateRole", ROLE, {}, True),
+    ("OrganizationAccountAccessRole", "iam:CreatePolicyVersion", BOUNDARY, {}, True),
+])
+def test_boundary_enforcement_scp_decides_concrete_requests(
+        who: str, action: str, resource: str, context: dict[str, str], allowed: bool) -> None:
+    from guardgen import evaluate
+
+    p = iam_plan()
+    scp = next(x for x in p.policies if x.target.account_id == "444444444444")
+    full = evaluate.Policy("FullAWSAccess", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+    d = evaluate.evaluate(
+        evaluate.Request(f"arn:aws:iam::444444444444:role/{who}", "444444444444", action, resource,
+                         {"aws:RequestedRegion": "us-east-1", **context}),
+        scp_levels=[[full], [full, evaluate.Policy(scp.name, json.loads(scp.content))]],
+        identity=[full])
+    assert d.allowed is allowed, d.explain()
