@@ -325,3 +325,13 @@ def test_boundary_enforcement_scp_decides_concrete_requests(
         scp_levels=[[full], [full, evaluate.Policy(scp.name, json.loads(scp.content))]],
         identity=[full])
     assert d.allowed is allowed, d.explain()
+
+
+def test_an_ambiguous_ou_path_is_refused(cli, tmp_path: Path) -> None:
+    cfg = tmp_path / "guardgen.yaml"
+    text = HEAD.replace("  - name: Security\n", "  - name: Workloads/Prod\n    accounts: "
+                        "[{ name: odd, id: \"666666666666\" }]\n  - name: Security\n", 1)
+    cfg.write_text(text + "instance_profiles:\n  - {name: web, units: [Workloads/Prod]}\n")
+    r = cli("check", "-c", cfg)
+    assert r.exit_code == 2
+    assert "instance_profiles[0].units[0]: OU path 'Workloads/Prod' names 2 OUs" in r.output

@@ -180,12 +180,14 @@ def _accounts_below(unit: Unit) -> Iterator[str]:
         yield from _accounts_below(u)
 
 
-def _ou_paths(units: Sequence[Unit], prefix: str = "") -> dict[str, Unit]:
-    out: dict[str, Unit] = {}
+def _ou_paths(units: Sequence[Unit], prefix: str = "",
+              out: dict[str, list[Unit]] | None = None) -> dict[str, list[Unit]]:
+    """OUs by path (``Workloads/Prod``). A name containing '/' can make two OUs share a path."""
+    out = {} if out is None else out
     for u in units:
         path = f"{prefix}{u.name}"
-        out[path] = u
-        out.update(_ou_paths(u.units, path + "/"))
+        out.setdefault(path, []).append(u)
+        _ou_paths(u.units, path + "/", out)
     return out
 
 
@@ -199,7 +201,7 @@ class _Resolver:
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
         self.ous = _ou_paths(cfg.units)
-        self.account_ids = {a.name: a.id for u in self.ous.values() for a in u.accounts}
+        self.account_ids = {a.name: a.id for us in self.ous.values() for u in us for a in u.accounts}
 
     def resolve(self, p: Placement, loc: Loc, err: Any) -> list[str]:
         """Account names a placement covers, in config order, without duplicates."""
@@ -209,11 +211,15 @@ class _Resolver:
                 err((*loc, "accounts", j), f"unknown account {name!r}")
             names.append(name)
         for j, path in enumerate(p.units):
-            unit = self.ous.get(path)
-            if unit is None:
+            found = self.ous.get(path, [])
+            if not found:
                 err((*loc, "units", j), f"unknown OU {path!r} (use its path, e.g. Workloads/Prod)")
                 continue
-            names.extend(_accounts_below(unit))
+            if len(found) > 1:
+                err((*loc, "units", j), f"OU path {path!r} names {len(found)} OUs (an OU name "
+                    "contains '/'); list their accounts instead")
+                continue
+            names.extend(_accounts_below(found[0]))
         if not p.accounts and not p.units:
             err(loc, "names no accounts or units to create it in")
         mgmt = self.cfg.organization.management_account_id
@@ -339,7 +345,7 @@ def plan_accounts(cfg: Config) -> list[AccountPlan]:
         for acct in res.resolve(role, (), ignore):
             roles_by_account.setdefault(acct, []).append((section, role))
 
-    order = [a for u in res.ous.values() for a in (x.name for x in u.accounts)]
+    order = [x.name for us in res.ous.values() for u in us for x in u.accounts]
     wanted = [a for a in order if a in b_by_account or a in roles_by_account]
     dirs = identifiers("account", wanted)
     plans: list[AccountPlan] = []
