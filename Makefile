@@ -1,4 +1,4 @@
-.PHONY: test lint examples docs bench demo
+.PHONY: test lint examples docs bench bench-lint
 
 test:            ## install test extras and run the whole suite
 	./scripts/test
@@ -10,8 +10,11 @@ lint:            ## ruff and mypy --strict
 examples:        ## regenerate the golden trees under examples/ on purpose
 	./scripts/regenerate-examples
 
-docs:            ## regenerate docs/guardrails.md from the registry
-	.venv/bin/guardgen guardrails --markdown > docs/guardrails.md
+docs:            ## regenerate docs/ from the guardrail and lint registries
+	./scripts/regenerate-docs
 
 bench:           ## print timings for a 10,000-account organization
 	.venv/bin/python benchmarks/large_org.py
+
+bench-lint:      ## guardgen lint against parliament on 1,000 policies
+	.venv/bin/python benchmarks/lint_vs_parliament.py

@@ -198,3 +198,19 @@ def test_installed_entry_point_runs_alarm_tests() -> None:
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == [{"event": "1dbd94b3-fba0-57e9-9816-f7b1745ea9ea",
                                        "fired": ["cloudtrail-changes"]}]
+
+
+def test_lint_rule_docs_are_generated_from_the_registry() -> None:
+    from conftest import REPO
+
+    from guardgen import explain
+
+    assert (REPO / "docs/lint-rules.md").read_text(encoding="utf-8") == explain.lint_rules_markdown(), (
+        "docs/lint-rules.md is stale: run scripts/regenerate-docs")
+
+
+def test_lint_is_a_guardgen_command(cli) -> None:
+    from conftest import EXAMPLES
+
+    r = cli("lint", "--config", EXAMPLES / "iam" / "guardgen.yaml")
+    assert r.exit_code == 0, r.output

@@ -248,7 +248,7 @@ def test_enforcement_scp_is_packed_for_the_boundary_accounts() -> None:
     pol = next(x for x in p.policies if gid in x.guardrails)
     doc = json.loads(pol.content)
     create = next(s for s in doc["Statement"] if s["Sid"].endswith("OnCreate"))
-    assert create["Condition"]["StringNotLike"]["iam:PermissionsBoundary"] == (
+    assert create["Condition"]["ArnNotLike"]["iam:PermissionsBoundary"] == (
         "arn:aws:iam::????????????:policy/guardgen/workload-boundary")
     assert create["Condition"]["ArnNotLike"]["aws:PrincipalArn"] == [
         "arn:aws:iam::*:role/OrganizationAccountAccessRole", "arn:aws:iam::*:role/BreakGlassAdmin"]

@@ -57,7 +57,7 @@ def test_delegated_trail_registers_the_delegated_administrator() -> None:
     assert ('resource "aws_cloudtrail_organization_delegated_admin_account" "monitoring" {\n'
             '  account_id = "333333333333"\n}') in files["management/organization.tf"]
     trust = json.loads(files["monitoring/policies/cloudtrail_role_trust.json"])
-    assert trust["Statement"][0]["Condition"]["StringEquals"]["aws:SourceArn"] == (
+    assert trust["Statement"][0]["Condition"]["ArnEquals"]["aws:SourceArn"] == (
         "arn:aws:cloudtrail:us-east-1:333333333333:trail/guardgen-organization-trail")
 
 
@@ -87,7 +87,7 @@ def test_bucket_policy_admits_only_cloudtrail_over_tls() -> None:
     for stmt in doc["Statement"]:
         if stmt["Effect"] == "Allow":
             assert stmt["Principal"] == {"Service": "cloudtrail.amazonaws.com"}
-            assert stmt["Condition"]["StringEquals"]["aws:SourceArn"].endswith(
+            assert stmt["Condition"]["ArnEquals"]["aws:SourceArn"].endswith(
                 ":trail/guardgen-organization-trail")
     deny = next(s for s in doc["Statement"] if s["Effect"] == "Deny")
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}

@@ -40,9 +40,10 @@ EXIT_OK, EXIT_STALE, EXIT_INVALID = 0, 1, 2
 
 
 def _register_subcommands() -> None:
-    from . import cli_alarms
+    from . import cli_alarms, cli_lint
 
     app.add_typer(cli_alarms.app, name="alarms")
+    cli_lint.register(app)
 
 
 _register_subcommands()

@@ -111,3 +111,20 @@ def markdown() -> str:
             out.append(f"- Parameter `organization.{p.name}` ({need}): {p.description}")
         out += ["", "```json", json.dumps(example_policy(g), indent=2), "```"]
     return "\n".join(out) + "\n"
+
+
+def lint_rules_markdown() -> str:
+    """docs/lint-rules.md: every `guardgen lint` rule, generated from its registry."""
+    from . import lint
+
+    out = ["<!-- Generated from guardgen's lint rule registry (guardgen.explain.lint_rules_markdown)."
+           " Do not edit by hand. -->", "# Lint rules", "",
+           "`guardgen lint` checks every policy document of the plan, or the JSON files given. "
+           "Ids are stable: `GG` and three digits, the hundreds giving the area.", "",
+           "| Id | Name | Severity | Applies to | Title |", "|---|---|---|---|---|"]
+    out += [f"| [`{r.id}`](#{r.id.lower()}) | {r.name} | {r.severity} | "
+            f"{', '.join(sorted(r.applies_to))} | {r.title} |" for r in lint.REGISTRY]
+    for r in lint.REGISTRY:
+        out += ["", f"## {r.id}", "", f"**{r.name}** ({r.severity}). {r.title}.", "",
+                r.description, "", f"Source: <{r.source}>"]
+    return "\n".join(out) + "\n"

@@ -92,8 +92,8 @@ def boundary_guardrail(b: PermissionBoundary, deploy_role: str) -> catalog.Guard
              "Action": ["iam:CreateRole", "iam:CreateUser", "iam:PutRolePermissionsBoundary",
                         "iam:PutUserPermissionsBoundary"],
              "Resource": "*",
-             "Condition": {"StringNotLike": {"iam:PermissionsBoundary":
-                                             boundary_arn_pattern(b.name)}}},
+             "Condition": {"ArnNotLike": {"iam:PermissionsBoundary":
+                                          boundary_arn_pattern(b.name)}}},
             {"Sid": sid + "NoRemoval", "Effect": "Deny",
              "Action": ["iam:DeleteRolePermissionsBoundary", "iam:DeleteUserPermissionsBoundary"],
              "Resource": "*"},
@@ -149,7 +149,7 @@ def boundary_document(b: PermissionBoundary, account_id: str) -> dict[str, Any]:
         {"Sid": "NoEscapeThroughNewPrincipals", "Effect": "Deny",
          "Action": ["iam:CreateRole", "iam:CreateUser", "iam:PutRolePermissionsBoundary",
                     "iam:PutUserPermissionsBoundary"], "Resource": "*",
-         "Condition": {"StringNotEquals": {"iam:PermissionsBoundary": own}}},
+         "Condition": {"ArnNotEquals": {"iam:PermissionsBoundary": own}}},
     ]}
 
 

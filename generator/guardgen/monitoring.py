@@ -114,7 +114,7 @@ def _key_policy(account: str, region: str, log_group: str, trail_arn: str,
             {"Sid": "CloudTrailEncryptsLogs", "Effect": "Allow",
              "Principal": {"Service": "cloudtrail.amazonaws.com"},
              "Action": "kms:GenerateDataKey*", "Resource": "*",
-             "Condition": {"StringEquals": {"aws:SourceArn": trail_arn},
+             "Condition": {"ArnEquals": {"aws:SourceArn": trail_arn},
                            "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn":
                                           f"arn:aws:cloudtrail:*:{account}:trail/*"}}},
             {"Sid": "CloudTrailDescribesKey", "Effect": "Allow",
@@ -135,14 +135,14 @@ def _bucket_policy(bucket: str, trail_arn: str) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": [
         {"Sid": "CloudTrailChecksAcl", "Effect": "Allow",
          "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:GetBucketAcl",
-         "Resource": arn, "Condition": {"StringEquals": {"aws:SourceArn": trail_arn}}},
+         "Resource": arn, "Condition": {"ArnEquals": {"aws:SourceArn": trail_arn}}},
         # Organization trails write AWSLogs/<account>/ and AWSLogs/<org id>/; the org id is not
         # known offline, and the source ARN pins the writer to this trail anyway.
         {"Sid": "CloudTrailWrites", "Effect": "Allow",
          "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:PutObject",
          "Resource": f"{arn}/AWSLogs/*",
-         "Condition": {"StringEquals": {"aws:SourceArn": trail_arn,
-                                        "s3:x-amz-acl": "bucket-owner-full-control"}}},
+         "Condition": {"ArnEquals": {"aws:SourceArn": trail_arn},
+                       "StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}}},
         {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
          "Resource": [arn, f"{arn}/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
     ]}
@@ -152,7 +152,7 @@ def _role_trust(account: str, trail_arn: str) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": [{
         "Sid": "CloudTrailDelivers", "Effect": "Allow",
         "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "sts:AssumeRole",
-        "Condition": {"StringEquals": {"aws:SourceArn": trail_arn}}}]}
+        "Condition": {"ArnEquals": {"aws:SourceArn": trail_arn}}}]}
 
 
 def _role_policy(account: str, region: str, log_group: str) -> dict[str, Any]:

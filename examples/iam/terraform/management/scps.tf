@@ -38,7 +38,7 @@ module "scp_ou_workloads_1" {
   }
 }
 
-# account shop-prod (444444444444): enforce-boundary-workload-boundary (1,159 of 10,240 bytes)
+# account shop-prod (444444444444): enforce-boundary-workload-boundary (1,141 of 10,240 bytes)
 module "scp_account_shop_prod_1" {
   source = "../modules/scp"
 
@@ -62,7 +62,7 @@ module "scp_ou_workloads_nonprod_1" {
   }
 }
 
-# account shop-dev (555555555555): enforce-boundary-workload-boundary (1,159 of 10,240 bytes)
+# account shop-dev (555555555555): enforce-boundary-workload-boundary (1,141 of 10,240 bytes)
 module "scp_account_shop_dev_1" {
   source = "../modules/scp"
 
