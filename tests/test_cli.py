@@ -202,7 +202,6 @@ def test_installed_entry_point_runs_alarm_tests() -> None:
 
 def test_lint_rule_docs_are_generated_from_the_registry() -> None:
     from conftest import REPO
-
     from guardgen import explain
 
     assert (REPO / "docs/lint-rules.md").read_text(encoding="utf-8") == explain.lint_rules_markdown(), (
