@@ -211,6 +211,10 @@ class Config(_Strict):
     instance_profiles: list[InstanceProfile] = Field(default_factory=list)
     cross_account_roles: list[CrossAccountRole] = Field(default_factory=list)
 
+    def account_ids(self) -> dict[str, str]:
+        """Every account of the OU tree: name → id, in config order."""
+        return {a.name: a.id for u, _, _ in _walk(self.units, (), 1) for a in u.accounts}
+
     @property
     def params(self) -> catalog.Params:
         org = self.organization
@@ -369,9 +373,5 @@ def load(path: Path, display: str | None = None) -> Loaded:
 def loads(text: str, file: str = "guardgen.yaml") -> Loaded:
     """Validate config text (tests and ``init``)."""
     return validate(yamlsrc.loads(text, file), Path(file))
-
-
-def account_count(cfg: Config) -> int:
-    return sum(len(u.accounts) for u, _, _ in _walk(cfg.units, (), 1))
 
 

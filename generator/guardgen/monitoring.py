@@ -79,23 +79,13 @@ def check(cfg: Config) -> list[tuple[Loc, str]]:
             problems.append((("monitoring", "notify_emails", i), f"{email!r} is not an email "
                              "address"))
     if m.account is not None:
-        ids = {a.name: a.id for u in _units(cfg) for a in u.accounts}
+        ids = cfg.account_ids()
         if m.account not in ids:
             problems.append((("monitoring", "account"), f"unknown account {m.account!r}"))
         elif ids[m.account] == cfg.organization.management_account_id:
             problems.append((("monitoring", "account"), "that is the management account; leave "
                              "`account` out to deploy there"))
     return problems
-
-
-def _units(cfg: Config) -> list[Any]:
-    out: list[Any] = []
-    stack = list(cfg.units)
-    while stack:
-        u = stack.pop(0)
-        out.append(u)
-        stack.extend(u.units)
-    return out
 
 
 def _key_policy(account: str, region: str, log_group: str, trail_arn: str,
@@ -176,10 +166,7 @@ def plan(cfg: Config) -> MonitoringPlan | None:
     if m is None:
         return None
     org = cfg.organization
-    if m.account:
-        account_id = next(a.id for u in _units(cfg) for a in u.accounts if a.name == m.account)
-    else:
-        account_id = org.management_account_id
+    account_id = cfg.account_ids()[m.account] if m.account else org.management_account_id
     region = org.home_region
     create = m.trail == "create"
     log_group = m.log_group_name or DEFAULT_LOG_GROUP
