@@ -273,6 +273,14 @@ class PolicyDoc:
     where: str  # what produced it, in the config's words
     document: dict[str, Any]
 
+    @property
+    def text(self) -> str:
+        """The file as written and deployed. SCP quotas count every character, so SCPs are
+        minified; IAM does not count whitespace, so the others are indented for review."""
+        if self.kind == "scp":
+            return minify(self.document)
+        return json.dumps(self.document, indent=2, ensure_ascii=False) + "\n"
+
 
 def policy_documents(p: Plan) -> list[PolicyDoc]:
     """Every policy document the plan deploys, with its type, in output order."""

@@ -7,7 +7,6 @@ rendered by a filter here (:class:`_Rendered`) pass through as they are.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from functools import cache
@@ -17,7 +16,7 @@ import jinja2
 
 from . import hcl, monitoring
 from .iam import RolePlan
-from .plan import OuPlan, Plan, Policy, Target
+from .plan import OuPlan, Plan, Policy, Target, policy_documents
 from .resources import data_dir, module_files
 
 MANAGEMENT = "management"
@@ -155,11 +154,6 @@ def _tf(template: str, **context: Any) -> str:
     return align(text)
 
 
-def _policy_json(doc: Any) -> str:
-    """IAM documents as reviewed and deployed: IAM does not count whitespace, so indent them."""
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-
-
 def _root_files(root: str, kind: str, names: tuple[str, ...], *, account_id: str, runs_as: str,
                 assume_role: bool, **context: Any) -> dict[str, str]:
     """The files of one Terraform root: versions, provider, backend, and the root's own."""
@@ -190,20 +184,12 @@ def render(plan: Plan, source: str) -> dict[str, str]:
                         account_id=org.management_account_id, assume_role=False,
                         runs_as=f"Runs with credentials for the management account of {org.name}.",
                         **common)
-    for p in plan.policies:
-        files[f"{MANAGEMENT}/policies/{p.ident}.json"] = p.content
     for account in plan.accounts:
         root = account.directory
         files.update(_root_files(root, "account", ("main", "outputs"), account=account,
                                  account_id=account.id, assume_role=True,
                                  runs_as=f"Runs from the management account's credentials, {deploy} "
                                  f"{account.name} ({account.id}).", **common))
-        for b in account.boundaries:
-            files[f"{root}/policies/{b.ident}.json"] = _policy_json(b.document)
-        for r in account.roles:
-            files[f"{root}/policies/{r.ident}_trust.json"] = _policy_json(r.trust)
-            if r.policy:
-                files[f"{root}/policies/{r.ident}_policy.json"] = _policy_json(r.policy)
     mon = plan.monitoring
     if mon is not None:
         runs_as = (f"Runs from the management account's credentials, {deploy} the delegated "
@@ -215,12 +201,8 @@ def render(plan: Plan, source: str) -> dict[str, str]:
                                  topic_name=monitoring.TOPIC_NAME, trail_name=monitoring.TRAIL_NAME,
                                  cloudtrail_role=monitoring.CLOUDTRAIL_ROLE,
                                  namespace=monitoring.NAMESPACE, **common))
-        docs = {"key": mon.key_policy, "topic": mon.topic_policy, "bucket": mon.bucket_policy,
-                "cloudtrail_role_trust": mon.cloudtrail_role_trust,
-                "cloudtrail_role_policy": mon.cloudtrail_role_policy}
-        for name, doc in docs.items():
-            if doc is not None:
-                files[f"{mon.directory}/policies/{name}.json"] = _policy_json(doc)
+    for doc in policy_documents(plan):
+        files[doc.path] = doc.text
     used = {"scp"}
     used |= {"cloudtrail-alarms"} if mon is not None else set()
     used |= {"organization-trail"} if mon is not None and mon.create_trail else set()
