@@ -97,3 +97,20 @@ def test_string_literal_round_trips(value: str) -> None:
 @given(st.text())
 def test_comment_never_spans_lines(value: str) -> None:
     assert "\n" not in render.comment(value) and "\r" not in render.comment(value)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(log_group=name_text, description=name_text)
+@example(log_group='x"\n}\nresource "evil" "x" {\n', description="${file(\"/etc/passwd\")}")
+def test_free_text_in_iam_and_monitoring_round_trips(log_group: str, description: str) -> None:
+    base = _config("acme", ["Workloads"], ["shop"]).model_dump()
+    base["monitoring"] = {"trail": "existing", "log_group_name": log_group,
+                          "alarms": ["root-usage"]}
+    base["instance_profiles"] = [{"name": "web", "accounts": ["shop"], "description": description}]
+    files = render.render(plan.build(config.Config.model_validate(base)), "../guardgen.yaml")
+    parsed = _parse({k: files[k] for k in ("monitoring/main.tf", "accounts/shop/main.tf")})
+    alarms = parsed["monitoring/main.tf"]["module"]
+    body = next(b for block in alarms for name, b in block.items() if name == "alarms")
+    assert body["log_group_name"] == log_group
+    role = next(b["role_web"] for b in parsed["accounts/shop/main.tf"]["module"] if "role_web" in b)
+    assert role["description"] == description

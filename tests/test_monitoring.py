@@ -118,6 +118,8 @@ BAD = {
     "unknown account": ("  account: secops\n", r"monitoring\.account: unknown account 'secops'"),
     "not an email": ("  notify_emails: [secops]\n",
                      r"monitoring\.notify_emails\[0\]: 'secops' is not an email address"),
+    "quotes in an email": ("  notify_emails: ['\"x\"@acme.example']\n",
+                           r"monitoring\.notify_emails\[0\]: '\"x\"@acme\.example' is not an email"),
 }
 
 

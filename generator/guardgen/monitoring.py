@@ -5,6 +5,7 @@ ARNs it names derived from the config, so what is reviewed is what is deployed.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,8 @@ RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
                   2192, 2557, 2922, 3288, 3653)
 
 Loc = tuple[str | int, ...]
+# What SNS accepts as an email endpoint, conservatively: no quotes, spaces or control characters.
+_EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+\Z")
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,7 @@ def check(cfg: Config) -> list[tuple[Loc, str]]:
         problems.append((("monitoring", "log_retention_days"), "CloudWatch Logs accepts only "
                          + ", ".join(map(str, RETENTION_DAYS)) + " days"))
     for i, email in enumerate(m.notify_emails):
-        if "@" not in email.strip("@") or any(c.isspace() for c in email):
+        if not _EMAIL.match(email):
             problems.append((("monitoring", "notify_emails", i), f"{email!r} is not an email "
                              "address"))
     if m.account is not None:
