@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -213,7 +213,7 @@ class Config(_Strict):
 
     def account_ids(self) -> dict[str, str]:
         """Every account of the OU tree: name → id, in config order."""
-        return {a.name: a.id for u, _, _ in _walk(self.units, (), 1) for a in u.accounts}
+        return {a.name: a.id for _, _, u in walk(self.units) for a in u.accounts}
 
     @property
     def params(self) -> catalog.Params:
@@ -265,12 +265,13 @@ def _message(err: Any) -> str:
     return str(err["msg"])
 
 
-def _walk(units: list[Unit], loc: yamlsrc.Loc, depth: int,
-          ) -> Iterator[tuple[Unit, yamlsrc.Loc, int]]:
+def walk(units: Sequence[Unit], path: tuple[str, ...] = (), loc: yamlsrc.Loc = (),
+         ) -> Iterator[tuple[tuple[str, ...], yamlsrc.Loc, Unit]]:
+    """Every OU depth-first in config order: its path of names, its config location, itself."""
     for i, unit in enumerate(units):
-        here = (*loc, "units", i)
-        yield unit, here, depth
-        yield from _walk(unit.units, here, depth + 1)
+        here, where = (*path, unit.name), (*loc, "units", i)
+        yield here, where, unit
+        yield from walk(unit.units, here, where)
 
 
 def _cross_check(cfg: Config, src: yamlsrc.Located) -> list[str]:
@@ -303,7 +304,8 @@ def _cross_check(cfg: Config, src: yamlsrc.Located) -> list[str]:
 
     ids: dict[str, yamlsrc.Loc] = {}
     names: dict[str, yamlsrc.Loc] = {}
-    for unit, loc, depth in _walk(cfg.units, (), 1):
+    for path, loc, unit in walk(cfg.units):
+        depth = len(path)
         if depth > MAX_OU_DEPTH:
             err((*loc, "name"), f"OU {unit.name!r} is {depth} levels below the root; AWS allows "
                 f"at most {MAX_OU_DEPTH}")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import catalog, trust
-from .config import Config, CrossAccountRole, Grant, PermissionBoundary, Placement, Unit, _Role
+from .config import Config, CrossAccountRole, Grant, PermissionBoundary, Placement, Unit, _Role, walk
 from .hcl import Raw, identifiers, short_hash, slug
 
 BOUNDARY_PATH = "/guardgen/"
@@ -174,20 +174,15 @@ def iam_size(doc: dict[str, Any]) -> int:
 # -- resolving placements -----------------------------------------------------------------------
 
 def _accounts_below(unit: Unit) -> Iterator[str]:
-    for a in unit.accounts:
-        yield a.name
-    for u in unit.units:
-        yield from _accounts_below(u)
+    for _, _, u in walk([unit]):
+        yield from (a.name for a in u.accounts)
 
 
-def _ou_paths(units: Sequence[Unit], prefix: str = "",
-              out: dict[str, list[Unit]] | None = None) -> dict[str, list[Unit]]:
+def _ou_paths(units: Sequence[Unit]) -> dict[str, list[Unit]]:
     """OUs by path (``Workloads/Prod``). A name containing '/' can make two OUs share a path."""
-    out = {} if out is None else out
-    for u in units:
-        path = f"{prefix}{u.name}"
-        out.setdefault(path, []).append(u)
-        _ou_paths(u.units, path + "/", out)
+    out: dict[str, list[Unit]] = {}
+    for path, _, u in walk(units):
+        out.setdefault("/".join(path), []).append(u)
     return out
 
 

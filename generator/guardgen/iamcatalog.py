@@ -184,12 +184,6 @@ def matching_services(pattern: str) -> tuple[str, ...]:
     return tuple(sorted(p for p in _services() if glob_match(pattern, p)))
 
 
-def service_reference(prefix: str) -> str | None:
-    """The Service Authorization Reference page of a service, for messages."""
-    url = _service(prefix).get("service_authorization_url")
-    return str(url) if url else None
-
-
 @functools.cache
 def actions(prefix: str) -> Mapping[str, str]:
     """The actions of a service: lower-cased name → the catalog's spelling. Empty if unknown."""

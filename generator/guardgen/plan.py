@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from . import catalog, iam, monitoring
-from .config import Backend, Config, Unit
+from .config import Backend, Config, walk
 from .errors import BudgetError
 from .hcl import Raw, identifiers, slug
 from .limits import MAX_DESCRIPTION, MAX_POLICY_NAME, PROFILES, ScpLimits
@@ -156,15 +156,6 @@ def _ou_key(path: tuple[str, ...]) -> str:
     return json.dumps(list(path), ensure_ascii=False)
 
 
-def _walk(units: Sequence[Unit], path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Unit]]:
-    out: list[tuple[tuple[str, ...], Unit]] = []
-    for u in units:
-        here = (*path, u.name)
-        out.append((here, u))
-        out.extend(_walk(u.units, here))
-    return out
-
-
 def _describe(guardrails: Sequence[str], display: str, part: str) -> str:
     text = f"guardgen{part} for {display}: " + ", ".join(guardrails)
     if len(text) > MAX_DESCRIPTION:
@@ -191,7 +182,7 @@ def build(cfg: Config) -> Plan:
         for ou_path in units:
             extra_ou.setdefault(tuple(ou_path.split("/")), []).append(g.id)
 
-    walked = _walk(cfg.units)
+    walked = [(path, unit) for path, _, unit in walk(cfg.units)]
     ou_ident = identifiers("ou", [_ou_key(p) for p, _ in walked])
     acct_ident = identifiers("account", [a.name for _, u in walked for a in u.accounts])
 
