@@ -12,7 +12,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from guardgen import config, output, pipeline, plan, render, verify
+from guardgen import output, pipeline, plan, render
+from guardgen.prove import verify
 
 GUARDRAILS = ["protect-cloudtrail", "deny-root-user", "require-imdsv2",
               "deny-unapproved-regions", "deny-iam-user-access-keys"]
@@ -56,7 +57,7 @@ def main() -> None:
         cfg_path = Path(d) / "guardgen.yaml"
         cfg_path.write_text(make_config(args.accounts, args.ous))
         size = cfg_path.stat().st_size
-        loaded = timed("load + validate", lambda: config.load(cfg_path))
+        loaded = timed("load + validate", lambda: pipeline.load(cfg_path))
         p = timed("plan", lambda: plan.build(loaded.config))
         files = timed("render", lambda: render.render(p, "../guardgen.yaml"))
         total = sum(len(t) for t in files.values())

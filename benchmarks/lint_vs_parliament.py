@@ -113,7 +113,7 @@ def timed_run(command: list[str]) -> float:
 def guardgen_in_process(directory: Path) -> tuple[float, int]:
     """Lint the directory through lint_command; (seconds, findings). Nothing in this process
     has loaded the IAM catalog yet, so its loading is part of the time, as in a fresh process."""
-    from guardgen import cli_lint
+    from guardgen.cli import lint as cli_lint
 
     out = io.StringIO()
     start = time.perf_counter()

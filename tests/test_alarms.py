@@ -11,8 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from guardgen import alarms, catalog, logfilter
-from guardgen.logfilter import FilterSyntaxError, parse
+from guardgen import catalog
+from guardgen.catalog import alarms
+from guardgen.policy import logfilter
+from guardgen.policy.logfilter import FilterSyntaxError, parse
 
 CORPUS = Path(__file__).resolve().parent / "data" / "cloudtrail"
 EXPECTATIONS: dict[str, list[str]] = json.loads((CORPUS / "expectations.json").read_text("utf-8"))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ACME, tree_digest
-from guardgen import yamlsrc
+from guardgen.config import source as yamlsrc
 
 GOOD = ACME.read_text(encoding="utf-8")
 

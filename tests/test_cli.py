@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from conftest import tree_digest
-from guardgen import catalog
+from guardgen import catalog, pipeline
 
 
 def test_init_generates_a_tree_that_checks_clean(cli, tmp_path: Path) -> None:
@@ -153,11 +153,11 @@ def test_readme_example_config_is_valid() -> None:
     import re
 
     from conftest import REPO
-    from guardgen import config, plan
+    from guardgen import plan
 
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     (block,) = [b for b in re.findall(r"```yaml\n(.*?)```", readme, re.S) if "version: 1" in b]
-    plan.build(config.loads(block).config)
+    plan.build(pipeline.loads(block).config)
 
 
 def test_backend_key_is_distinct_per_root() -> None:
@@ -202,9 +202,9 @@ def test_installed_entry_point_runs_alarm_tests() -> None:
 
 def test_lint_rule_docs_are_generated_from_the_registry() -> None:
     from conftest import REPO
-    from guardgen import explain
+    from guardgen.policy.lint import docs as lint_docs
 
-    assert (REPO / "docs/lint-rules.md").read_text(encoding="utf-8") == explain.lint_rules_markdown(), (
+    assert (REPO / "docs/lint-rules.md").read_text(encoding="utf-8") == lint_docs.markdown(), (
         "docs/lint-rules.md is stale: run scripts/regenerate-docs")
 
 

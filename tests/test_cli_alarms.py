@@ -12,7 +12,8 @@ import pytest
 import typer
 from typer.testing import CliRunner, Result
 
-from guardgen import alarms, cli_alarms
+from guardgen.catalog import alarms
+from guardgen.cli import alarms as cli_alarms
 
 CORPUS = Path(__file__).resolve().parent / "data" / "cloudtrail"
 EXPECTATIONS: dict[str, list[str]] = json.loads((CORPUS / "expectations.json").read_text("utf-8"))
@@ -242,6 +243,6 @@ def test_importing_the_cli_module_does_not_import_pydantic() -> None:
     import subprocess
     import sys
 
-    code = "import sys, guardgen.cli_alarms; print('pydantic' in sys.modules)"
+    code = "import sys, guardgen.cli.alarms; print('pydantic' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -10,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from guardgen import catalog
+from guardgen.catalog import guardrails as catalog_guardrails
 from guardgen.errors import GuardgenError
-from guardgen.evaluate import Decision, Match, Policy, PolicyError, Request, evaluate
+from guardgen.policy.evaluate import Decision, Match, Policy, PolicyError, Request, evaluate
 
 ACCOUNT = "111122223333"
 MGMT_ACCOUNT = "999999999999"
@@ -800,7 +801,8 @@ def test_guardrail_denies_what_it_should_and_allows_the_rest(g: catalog.Guardrai
     scps = guardrail_scps(g)
     denied = run(must_deny, scps)
     assert denied.reason == "explicit-deny", denied.explain()
-    assert all(m.policy == g.id and m.sid and m.sid.startswith(catalog._sid(g.id)) for m in denied.deciding)
+    prefix = catalog_guardrails._sid(g.id)
+    assert all(m.policy == g.id and m.sid and m.sid.startswith(prefix) for m in denied.deciding)
     assert run(must_allow, scps).allowed, run(must_allow, scps).explain()
     glass = run(as_break_glass(must_deny), scps)
     if must_deny.principal_arn.endswith(":root"):

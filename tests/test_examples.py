@@ -50,6 +50,6 @@ def test_every_generated_file_says_it_is_generated(config: Path) -> None:
 
 def test_the_init_demo_is_a_golden_example() -> None:
     """`guardgen init` writes examples/demo, so every external check covers the demo too."""
-    from guardgen import scaffold
+    from guardgen.output import scaffold
 
     assert (EXAMPLES / "demo" / "guardgen.yaml").read_text(encoding="utf-8") == scaffold.demo_config()

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from conftest import EXAMPLES, tree_digest
-from guardgen import config, iam, pipeline, plan, trust
+from guardgen import config, pipeline, plan
+from guardgen.plan import iam, trust
 
 IAM_EXAMPLE = EXAMPLES / "iam" / "guardgen.yaml"
 BASE = IAM_EXAMPLE.read_text(encoding="utf-8")
@@ -215,7 +216,7 @@ def test_refused_shapes_exit_2_naming_the_entry(cli, tmp_path: Path, name: str) 
 # -- boundaries and the plan ------------------------------------------------------------------
 
 def iam_plan() -> plan.Plan:
-    return plan.build(config.load(IAM_EXAMPLE).config)
+    return plan.build(pipeline.load(IAM_EXAMPLE).config)
 
 
 def test_every_role_in_an_enforcing_account_carries_the_boundary() -> None:
@@ -264,7 +265,7 @@ def test_no_static_credentials_anywhere() -> None:
 def test_one_oidc_provider_per_account_and_issuer() -> None:
     text = BASE.replace("ci_roles:\n", "ci_roles:\n  - name: shop-release\n    provider: github\n"
                         "    repository: acme/shop\n    tags: ['v*']\n    accounts: [shop-prod]\n")
-    p = plan.build(config.loads(text).config)
+    p = plan.build(pipeline.loads(text).config)
     prod = next(a for a in p.accounts if a.name == "shop-prod")
     assert [o.url for o in prod.oidc] == ["https://token.actions.githubusercontent.com"]
     assert {r.oidc for r in prod.roles if r.kind == "ci"} == {prod.oidc[0].ident}
@@ -313,7 +314,7 @@ ROLE = "arn:aws:iam::444444444444:role/new-role"
 ])
 def test_boundary_enforcement_scp_decides_concrete_requests(
         who: str, action: str, resource: str, context: dict[str, str], allowed: bool) -> None:
-    from guardgen import evaluate
+    from guardgen.policy import evaluate
 
     p = iam_plan()
     scp = next(x for x in p.policies if x.target.account_id == "444444444444")

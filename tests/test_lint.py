@@ -16,7 +16,11 @@ import typer
 from typer.testing import CliRunner, Result
 
 from conftest import EXAMPLES
-from guardgen import catalog, cli_lint, config, iamcatalog, lint, plan
+from guardgen import catalog, pipeline, plan
+from guardgen.cli import lint as cli_lint
+from guardgen.policy import iamcatalog, lint
+from guardgen.policy.limits import SCP_MAX_BYTES
+from guardgen.prove.lint import plan_options
 
 CORPUS = Path(__file__).resolve().parent / "data" / "lint"
 EXPECTATIONS: dict[str, Any] = json.loads((CORPUS / "expectations.json").read_text("utf-8"))
@@ -34,7 +38,7 @@ DESTRUCTIVE_EC2 = [a for a in iamcatalog.expand("ec2:*") if a.split(":")[1].star
 
 
 def _options(**kw: Any) -> lint.LintOptions:
-    kw.setdefault("everyone", lint.everyone_statements(catalog.REGISTRY))
+    kw.setdefault("everyone", catalog.everyone_statements(catalog.REGISTRY))
     return lint.LintOptions(**kw)
 
 
@@ -210,7 +214,7 @@ def test_arn_formats_match_with_wildcards(arn: str, matches: bool) -> None:
 
 
 def test_the_catalog_is_not_loaded_at_import() -> None:
-    code = ("import sys, guardgen.lint, guardgen.cli_lint, guardgen.iamcatalog; "
+    code = ("import sys, guardgen.policy.lint, guardgen.cli.lint, guardgen.policy.iamcatalog; "
             "assert 'policy_sentry' not in sys.modules, 'loaded at import'")
     subprocess.run([sys.executable, "-c", code], check=True)
 
@@ -302,7 +306,7 @@ def test_gg201_sizes() -> None:
     size = len(lint.minify(scp).encode())
     assert 5_120 < size < 10_240
     assert ids(scp, "scp", break_glass=(BG,)) == []
-    assert ids(scp, "scp", break_glass=(BG,), scp_max_bytes=lint.SCP_MAX_BYTES["legacy"]) == ["GG201"]
+    assert ids(scp, "scp", break_glass=(BG,), scp_max_bytes=SCP_MAX_BYTES["legacy"]) == ["GG201"]
 
 
 def test_gg201_counts_utf8_bytes_for_scps_and_characters_for_iam() -> None:
@@ -741,7 +745,7 @@ def test_cli_corpus_as_sarif(run: Any) -> None:
 
 def test_installed_entry_point_style_subprocess(tmp_path: Path) -> None:
     path = _write(tmp_path / "t.json", trust("*"))
-    code = ("import sys, typer; from guardgen import cli_lint; app = typer.Typer(); "
+    code = ("import sys, typer; from guardgen.cli import lint as cli_lint; app = typer.Typer(); "
             "app.command('noop')(lambda: None); cli_lint.register(app); app()")
     proc = subprocess.run([sys.executable, "-c", code, "lint", str(path), "--format", "json"],
                           capture_output=True, text=True, check=False)
@@ -754,17 +758,17 @@ def test_installed_entry_point_style_subprocess(tmp_path: Path) -> None:
 @pytest.mark.parametrize("cfg", CONFIGS, ids=lambda p: p.parent.name)
 def test_examples_lint_clean(cfg: Path) -> None:
     inputs, options = cli_lint.plan_inputs(cfg, None)
-    assert len(inputs) == len(plan.policy_documents(plan.build(config.load(cfg).config)))
+    assert len(inputs) == len(plan.policy_documents(plan.build(pipeline.load(cfg).config)))
     found = lint.lint(inputs, options)
     assert found == [], lint.format_text(found)
     # Every Deny of every SCP was checked against the config's break-glass principals.
-    assert options.break_glass == tuple(config.load(cfg).config.organization.break_glass_principals)
+    assert options.break_glass == tuple(pipeline.load(cfg).config.organization.break_glass_principals)
 
 
 def test_plan_linting_exempts_guardrails_that_apply_to_everyone() -> None:
-    cfg = config.load(EXAMPLES / "acme" / "guardgen.yaml").config
+    cfg = pipeline.load(EXAMPLES / "acme" / "guardgen.yaml").config
     p = plan.build(cfg)
-    options = lint.plan_options(p)
+    options = plan_options(p)
     leave = catalog.statements(catalog.BY_ID["deny-leave-organization"], cfg.params, ())
     assert lint.normalized_statement(leave[0]) in options.everyone
     # Without the exemption, the root SCP (deny-leave-organization only) would be a finding.
@@ -772,9 +776,9 @@ def test_plan_linting_exempts_guardrails_that_apply_to_everyone() -> None:
     bare = lint.LintOptions(options.scp_max_bytes, options.break_glass)
     assert {f.path for f in lint.lint(docs, bare)} == {"management/policies/scp_root_1.json"}
     assert options.scp_max_bytes == 10_240
-    legacy = plan.build(config.load(EXAMPLES / "legacy-backend" / "guardgen.yaml").config)
-    assert lint.plan_options(legacy).scp_max_bytes == 5_120
-    assert lint.plan_options(p, "legacy").scp_max_bytes == 5_120
+    legacy = plan.build(pipeline.load(EXAMPLES / "legacy-backend" / "guardgen.yaml").config)
+    assert plan_options(legacy).scp_max_bytes == 5_120
+    assert plan_options(p, "legacy").scp_max_bytes == 5_120
 
 
 def test_cli_plan_mode_names_output_files(run: Any, tmp_path: Path) -> None:

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from conftest import ACME, EXAMPLES, tree_digest
-from guardgen import alarms, config, monitoring, pipeline, plan
+from guardgen import pipeline, plan
+from guardgen.catalog import alarms
+from guardgen.policy.limits import CLOUDWATCH_RETENTION_DAYS
 
 MGMT = EXAMPLES / "monitoring" / "guardgen.yaml"
 DELEGATED = EXAMPLES / "monitoring-delegated" / "guardgen.yaml"
@@ -20,7 +22,7 @@ def files_of(cfg: Path) -> dict[str, str]:
 
 
 def test_issue_config_loads_with_every_alarm() -> None:
-    p = plan.build(config.load(MGMT).config)
+    p = plan.build(pipeline.load(MGMT).config)
     assert p.monitoring is not None
     assert [a.alarm.id for a in p.monitoring.alarms] == [a.id for a in alarms.REGISTRY]
 
@@ -49,7 +51,7 @@ def test_delegated_placement_assumes_the_deploy_role_there() -> None:
 def test_delegated_trail_registers_the_delegated_administrator() -> None:
     text = DELEGATED.read_text().replace("trail: existing", "trail: create").replace(
         "  log_group_name: aws-controltower/CloudTrailLogs\n", "")
-    p = plan.build(config.loads(text).config)
+    p = plan.build(pipeline.loads(text).config)
     assert p.monitoring is not None and p.monitoring.create_trail and p.monitoring.delegated
     from guardgen import render
 
@@ -136,4 +138,4 @@ def test_bad_monitoring_config_exits_2(cli, tmp_path: Path, name: str) -> None:
 
 
 def test_every_retention_value_is_one_cloudwatch_accepts() -> None:
-    assert 365 in monitoring.RETENTION_DAYS and 3653 in monitoring.RETENTION_DAYS
+    assert 365 in CLOUDWATCH_RETENTION_DAYS and 3653 in CLOUDWATCH_RETENTION_DAYS

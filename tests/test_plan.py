@@ -10,16 +10,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import ACME
-from guardgen import catalog, config, plan
+from guardgen import catalog, config, pipeline, plan
 from guardgen.errors import BudgetError
-from guardgen.limits import PROFILES
+from guardgen.plan import organization as plan_organization
+from guardgen.policy.limits import PROFILES
 
 BREAK_GLASS = ["arn:aws:iam::*:role/OrganizationAccountAccessRole",
                "arn:aws:iam::*:role/BreakGlassAdmin"]
 
 
 def acme_plan() -> plan.Plan:
-    return plan.build(config.load(ACME).config)
+    return plan.build(pipeline.load(ACME).config)
 
 
 def test_registry_ids_are_unique_and_well_formed() -> None:
@@ -103,7 +104,7 @@ def test_acme_attachments_and_inheritance() -> None:
 def test_guardrail_inherited_from_above_is_not_attached_twice() -> None:
     text = ACME.read_text().replace("[deny-iam-user-access-keys]",
                                     "[deny-iam-user-access-keys, protect-cloudtrail]")
-    p = plan.build(config.loads(text).config)
+    p = plan.build(pipeline.loads(text).config)
     nonprod = next(t for t in p.targets if t.display == "OU Workloads/NonProd")
     assert nonprod.guardrails == ("deny-iam-user-access-keys",)
     assert nonprod.inherited == (("protect-cloudtrail", "OU Workloads"),)
@@ -111,7 +112,7 @@ def test_guardrail_inherited_from_above_is_not_attached_twice() -> None:
 
 def test_management_account_in_an_ou_is_called_out() -> None:
     text = ACME.read_text().replace('"333333333333"', '"111111111111"')
-    p = plan.build(config.loads(text).config)
+    p = plan.build(pipeline.loads(text).config)
     assert any("never restrict the management account" in n for n in p.notes)
 
 
@@ -144,7 +145,7 @@ def test_packing_invariants(sizes: list[list[int]], max_bytes: int) -> None:
     groups = [(f"g{k}", [_stmt(n, f"g{k}", i) for i, n in enumerate(ns)])
               for k, ns in enumerate(sizes)]
     bins = plan.pack(groups, max_bytes)
-    docs = [plan._document([s for u in b for s in u.statements]) for b in bins]
+    docs = [plan_organization._document([s for u in b for s in u.statements]) for b in bins]
     for doc in docs:
         assert plan.size(doc) <= max_bytes
         json.loads(doc)
@@ -154,7 +155,7 @@ def test_packing_invariants(sizes: list[list[int]], max_bytes: int) -> None:
     # Never more documents than one per guardrail part would need.
     assert len(bins) <= sum(len(ss) for _, ss in groups)
     # A guardrail that fits in one document is never split.
-    budget = max_bytes - plan._EMPTY_DOC + 1
+    budget = max_bytes - plan_organization._EMPTY_DOC + 1
     for gid, ss in groups:
         if sum(plan.size(s) + 1 for s in ss) <= budget:
             assert sum(1 for b in bins if any(u.guardrail == gid for u in b)) == 1
@@ -162,7 +163,7 @@ def test_packing_invariants(sizes: list[list[int]], max_bytes: int) -> None:
 
 def test_packing_is_tight_at_the_limit() -> None:
     one = _stmt(100, "a", 0)
-    doc_one = plan._document([one])
+    doc_one = plan_organization._document([one])
     exactly = plan.size(doc_one)
     assert len(plan.pack([("a", [one])], exactly)) == 1
     with pytest.raises(ValueError, match="more than a whole SCP"):
@@ -175,7 +176,7 @@ def test_budget_error_names_target_sizes_and_remedies() -> None:
     text = text.replace("    - arn:aws:iam::*:role/BreakGlassAdmin\n", "".join(
         f"    - arn:aws:iam::*:role/BreakGlassAdmin{i:03}\n" for i in range(20)))
     with pytest.raises(BudgetError) as exc:
-        plan.build(config.loads(text).config)
+        plan.build(pipeline.loads(text).config)
     msg = str(exc.value)
     assert msg.startswith("OU Workloads: ")
     assert "but only 1 of 5,120 bytes are free" in msg

@@ -10,14 +10,15 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLES
-from guardgen import catalog, config, plan, verify
+from guardgen import catalog, pipeline, plan
+from guardgen.prove import verify
 
 CONFIGS = sorted(EXAMPLES.glob("*/guardgen.yaml"))
 IAM = EXAMPLES / "iam"
 
 
 def build(cfg: Path) -> plan.Plan:
-    return plan.build(config.load(cfg).config)
+    return plan.build(pipeline.load(cfg).config)
 
 
 @pytest.mark.parametrize("cfg", CONFIGS, ids=lambda p: p.parent.name)

@@ -1,4 +1,5 @@
-"""load → plan → render, as one call for the commands that need the whole output tree."""
+"""load → plan → render, as calls for the commands that need them. Imports config/, plan/,
+render/ and output/; only cli/ imports it."""
 
 from __future__ import annotations
 
@@ -17,6 +18,17 @@ class Result:
     files: dict[str, str]  # relative path → text, manifest included
 
 
+def load(path: Path, display: str | None = None) -> config.Loaded:
+    """Read and validate a guardgen.yaml, planning's checks included: a config this returns can
+    be planned. Raises :class:`~guardgen.errors.ConfigError` with every problem, located."""
+    return config.load(path, display, plan.CHECKS)
+
+
+def loads(text: str, file: str = "guardgen.yaml") -> config.Loaded:
+    """:func:`load` for config text (tests and ``init``)."""
+    return config.loads(text, file, plan.CHECKS)
+
+
 def output_dir(loaded: config.Loaded, override: Path | None = None) -> Path:
     """Where the tree goes: ``--output`` if given, else ``output:`` relative to the config."""
     if override is not None:
@@ -26,7 +38,7 @@ def output_dir(loaded: config.Loaded, override: Path | None = None) -> Path:
 
 def run(config_path: Path, out_override: Path | None = None) -> Result:
     """Load, validate, plan and render ``config_path``. Touches nothing on disk."""
-    loaded = config.load(config_path)
+    loaded = load(config_path)
     out = output_dir(loaded, out_override)
     # Headers name the config relative to the output tree: stable wherever the repo is cloned.
     source = Path(os.path.relpath(config_path.resolve(), out.resolve())).as_posix()

@@ -1,0 +1,28 @@
+"""CLI: a thin Typer layer, one module per command or group; :mod:`.common` maps errors to exit
+codes in one place. May import everything; nothing imports it. Heavy imports wait for a command.
+
+Exit codes: 0 success; 1 a check failed (``check`` found the tree stale or edited, a ``verify``
+scenario or a ``lint`` finding failed); 2 invalid input or usage (bad config, guardrails that do
+not fit, files guardgen will not overwrite).
+"""
+
+from __future__ import annotations
+
+from . import alarms, generate, guardrails, lint, schema, verify
+from .common import app
+
+# Registration order is the order `guardgen --help` lists the commands in.
+app.add_typer(alarms.app, name="alarms")
+lint.register(app)
+generate.register(app)
+guardrails.register(app)
+verify.register(app)
+schema.register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+__all__ = ["app", "main"]

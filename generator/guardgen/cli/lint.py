@@ -1,0 +1,286 @@
+"""`guardgen lint`: lint the policy documents of the config's plan, or policy files.
+
+Registered by the main CLI with ``lint.register(app)``. :func:`lint_command` is the whole
+command as a plain function (the Typer wrapper only parses flags), so it can be called and
+tested without Typer. It does the I/O (reading the config or the files, printing); the rules and
+the formats live in :mod:`guardgen.policy.lint`.
+
+Exit codes follow the main CLI: 0 no finding at or above ``--fail-on``; 1 some finding is;
+2 usage error (a bad flag, an unreadable file, invalid JSON, an invalid config).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, cast
+
+import typer
+
+if TYPE_CHECKING:
+    from ..policy.lint import Kind, LintInput, LintOptions, Severity
+
+from .common import EXIT_INVALID, EXIT_OK, describe
+
+EXIT_FINDINGS = 1
+
+
+class PolicyType(str, Enum):
+    """Policy types `--type` accepts."""
+
+    SCP = "scp"
+    IDENTITY = "identity"
+    BOUNDARY = "boundary"
+    TRUST = "trust"
+    RESOURCE = "resource"
+    KEY = "key"
+
+
+class Format(str, Enum):
+    """Output formats of `guardgen lint`."""
+
+    TEXT = "text"
+    JSON = "json"
+    SARIF = "sarif"
+
+
+class FailOn(str, Enum):
+    """The lowest severity that makes `guardgen lint` exit 1."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+class ScpLimit(str, Enum):
+    """SCP size profiles: current (10,240 bytes) or legacy (5,120)."""
+
+    CURRENT = "current"
+    LEGACY = "legacy"
+
+
+class UsageError(Exception):
+    """The command cannot run as asked; the message says why (exit 2)."""
+
+
+def _choice(value: str | None, allowed: type[Enum], flag: str) -> str | None:
+    if value is None:
+        return None
+    value = value.value if isinstance(value, Enum) else value
+    names = [str(m.value) for m in allowed]
+    if value not in names:
+        raise UsageError(f"{flag} must be one of {', '.join(names)}, not {value!r}")
+    return value
+
+
+def _display(path: Path, cwd: Path | None = None) -> str:
+    """A path as findings show it: relative to the working directory when below it (what
+    GitHub code scanning expects when run from the repository root), else as given."""
+    try:
+        return path.resolve().relative_to(cwd or Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _policy_files(paths: Sequence[Path]) -> list[tuple[Path, bool]]:
+    """Files to lint, each with whether it was named (True) or found in a directory (False)."""
+    out: list[tuple[Path, bool]] = []
+    for p in paths:
+        if p.is_dir():
+            out += [(f, False) for f in sorted(p.rglob("*.json"))
+                    if f.is_file() and not f.name.endswith(".tf.json")]
+        elif p.is_file():
+            out.append((p, True))
+        else:
+            raise UsageError(f"{p}: no such file or directory")
+    return out
+
+
+def _read(path: Path) -> tuple[str, object]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    try:
+        return text, json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+
+
+def file_inputs(paths: Sequence[Path], policy_type: str | None) -> list[LintInput]:
+    """Read policy files and type each one.
+
+    Args:
+        paths: Files (always linted) or directories (every ``*.json`` below with a Statement;
+            ``*.tf.json`` and other JSON are skipped).
+        policy_type: The type of every file; None to infer each one.
+
+    Returns:
+        One input per file, named relative to the working directory when below it.
+
+    Raises:
+        UsageError: A path does not exist, or a file is not UTF-8 or not valid JSON.
+    """
+    from ..policy.lint import LintInput, infer_kind
+
+    inputs = []
+    cwd = Path.cwd().resolve()
+    for path, named in _policy_files(paths):
+        text, document = _read(path)
+        if not named and not (isinstance(document, dict) and "Statement" in document):
+            continue  # a directory's other JSON files (manifests, tfvars) are not policies
+        shown = _display(path, cwd)
+        if policy_type:
+            kind, reason = cast("Kind", policy_type), "given with --type"
+        else:
+            kind, reason = infer_kind(document, shown)
+        inputs.append(LintInput(shown, kind, document, "", text, reason))
+    return inputs
+
+
+def plan_inputs(config: Path, scp_limit: str | None) -> tuple[list[LintInput], LintOptions]:
+    """The policy documents of a config's plan, and the options to lint them with.
+
+    Args:
+        config: The guardgen.yaml.
+        scp_limit: ``current`` or ``legacy`` to override the config's ``scp_limits``.
+
+    Returns:
+        One input per document, named by its path in the output tree (``terraform/...``
+        relative to the working directory), with the committed file's text attached (for line
+        numbers) when it holds exactly the planned document; and :func:`~guardgen.prove.lint.plan_options`.
+
+    Raises:
+        GuardgenError: The config is invalid or its guardrails do not fit.
+    """
+    from .. import pipeline, plan
+    from ..policy import lint
+    from ..prove.lint import plan_options
+
+    loaded = pipeline.load(config)
+    p = plan.build(loaded.config)
+    out_dir = pipeline.output_dir(loaded)
+    inputs = []
+    for d in plan.policy_documents(p):
+        file = out_dir / d.path
+        text = None
+        try:
+            on_disk = file.read_text(encoding="utf-8")
+            if json.loads(on_disk) == d.document:
+                text = on_disk
+        except (OSError, ValueError):
+            pass  # not generated yet, or stale: findings simply carry no line
+        inputs.append(lint.LintInput(_display(file), d.kind, d.document, d.where, text,
+                                     "from the plan"))
+    return inputs, plan_options(p, scp_limit)
+
+
+def lint_command(paths: Sequence[Path], policy_type: str | None, fmt: str, fail_on: str,
+                 config: Path, break_glass: Sequence[str], scp_limit: str | None) -> int:
+    """Run `guardgen lint` and return its exit code; prints the report to stdout.
+
+    Args:
+        paths: Policy files or directories; empty to lint the plan of ``config``.
+        policy_type: The type of every file (``scp``, ``identity``...); None to infer it.
+        fmt: ``text``, ``json`` or ``sarif``.
+        fail_on: The lowest severity (``error``, ``warning``, ``info``) that makes it exit 1.
+        config: The guardgen.yaml whose plan is linted when no path is given.
+        break_glass: Break-glass principal ARNs every SCP Deny must spare (files only; a plan
+            takes them from organization.break_glass_principals).
+        scp_limit: ``current`` or ``legacy`` SCP size; None for the config's (plan) or current.
+    """
+    from .. import __version__
+    from ..catalog import REGISTRY as GUARDRAILS
+    from ..catalog import everyone_statements
+    from ..errors import GuardgenError
+    from ..policy import lint
+    from ..policy.limits import SCP_MAX_BYTES
+
+    try:
+        policy_type = _choice(policy_type, PolicyType, "--type")
+        fmt = _choice(fmt, Format, "--format") or Format.TEXT.value
+        fail_on = _choice(fail_on, FailOn, "--fail-on") or FailOn.WARNING.value
+        scp_limit = _choice(scp_limit, ScpLimit, "--scp-limit")
+        if paths:
+            inputs = file_inputs(paths, policy_type)
+            options = lint.LintOptions(
+                SCP_MAX_BYTES[scp_limit or "current"], tuple(dict.fromkeys(break_glass)),
+                everyone_statements(GUARDRAILS))
+        else:
+            if policy_type or break_glass:
+                flag = "--type" if policy_type else "--break-glass"
+                raise UsageError(f"{flag} applies to policy files given as arguments; the plan "
+                                 "knows each document's type and the config's break-glass principals")
+            inputs, options = plan_inputs(config, scp_limit)
+    except UsageError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        return EXIT_INVALID
+    except GuardgenError as exc:
+        typer.echo(describe(exc), err=True)
+        return EXIT_INVALID
+    findings = lint.lint(inputs, options)
+    if fmt == Format.JSON.value:
+        typer.echo(lint.format_json(findings, inputs, __version__), nl=False)
+    elif fmt == Format.SARIF.value:
+        typer.echo(lint.format_sarif(findings, __version__), nl=False)
+    else:
+        typer.echo(lint.format_text(findings), nl=False)
+        typer.echo(lint.summary(findings, len(inputs)), err=True)
+    return EXIT_FINDINGS if lint.fails(findings, cast("Severity", fail_on)) else EXIT_OK
+
+
+HELP = """Lint policy documents: IAM catalog (services, actions, condition keys, ARNs), sizes,
+wildcards, trust, condition logic and break-glass exemptions. Rules: GG0xx language, GG1xx
+catalog, GG2xx sizes, GG3xx broad grants, GG4xx trust, GG5xx conditions, GG6xx SCP
+conventions.
+
+Without PATHS, lints every document of the config's plan (SCPs, boundaries, trust and role
+policies, monitoring policies), named by its path in the output tree. With PATHS (files or
+directories of *.json), lints those; each file's type is inferred conservatively (a Principal
+with sts:AssumeRole* only: trust; a path naming scp or boundary; otherwise identity): use
+--type to set it.
+
+Exit 0 when no finding reaches --fail-on, 1 when one does, 2 on a usage error."""
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``lint`` command to a Typer app.
+
+    Args:
+        app: The root app (guardgen's, or a test's); the command is named ``lint``.
+    """
+
+    @app.command("lint", help=HELP)
+    def lint(
+        paths: Annotated[list[Path] | None, typer.Argument(
+            metavar="PATH", help="Policy JSON files or directories (default: lint the "
+            "plan of --config).", show_default=False)] = None,
+        policy_type: Annotated[PolicyType | None, typer.Option(
+            "--type", help="The type of every file given: scp, identity, boundary, trust, "
+            "resource or key (default: inferred per file).", show_default=False)] = None,
+        fmt: Annotated[Format, typer.Option(
+            "--format", help="text (one line per finding), json, or sarif (SARIF 2.1.0 for "
+            "GitHub code scanning).")] = Format.TEXT,
+        fail_on: Annotated[FailOn, typer.Option(
+            "--fail-on", help="Exit 1 when a finding has this severity or a higher one.")
+        ] = FailOn.WARNING,
+        config: Annotated[Path, typer.Option(
+            "--config", "-c", help="The organization description whose plan is linted when no "
+            "PATHS are given.", dir_okay=False)] = Path("guardgen.yaml"),
+        break_glass: Annotated[list[str] | None, typer.Option(
+            "--break-glass", metavar="ARN", help="A break-glass principal every SCP Deny must "
+            "spare (repeatable; files only: a plan uses organization.break_glass_principals).",
+            show_default=False)] = None,
+        scp_limit: Annotated[ScpLimit | None, typer.Option(
+            "--scp-limit", help="SCP size limit: current (10,240 bytes) or legacy (5,120). "
+            "Default: the config's scp_limits for a plan, current for files.",
+            show_default=False)] = None,
+    ) -> None:
+        code = lint_command(paths or [], policy_type.value if policy_type else None, fmt.value,
+                            fail_on.value, config, break_glass or [],
+                            scp_limit.value if scp_limit else None)
+        raise typer.Exit(code)

@@ -1,0 +1,116 @@
+"""The engine: infer a document's type, run every rule that applies, say whether findings fail."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from .model import (
+    ASSUME,
+    RANK,
+    TRUST_SESSION_ACTIONS,
+    Doc,
+    Finding,
+    Kind,
+    LintInput,
+    LintOptions,
+    Rule,
+    Severity,
+    as_list,
+)
+from .positions import locate, positions
+from .rules import REGISTRY
+
+if TYPE_CHECKING:
+    pass
+
+# -- type inference --------------------------------------------------------------------------------
+
+_SCP_PATH = re.compile(r"(^|[^a-z])scps?([^a-z]|$)|service[-_ ]?control[-_ ]?polic")
+_BOUNDARY_PATH = re.compile(r"boundar(y|ies)")
+
+
+def _statement_objects(document: Any) -> list[dict[str, Any]]:
+    statements = document.get("Statement") if isinstance(document, dict) else None
+    return [s for s in as_list(statements) if isinstance(s, dict)] if statements is not None else []
+
+
+def infer_kind(document: Any, path: str = "") -> tuple[Kind, str]:
+    """Guess a policy file's type, conservatively, and say why.
+
+    Args:
+        document: The parsed JSON.
+        path: The file's path; only its directory and file names are read.
+
+    Returns:
+        The type and a short reason shown in reports (``inferred: ...`` or ``default: ...``).
+
+    A Principal makes it a trust policy (when every action is sts:AssumeRole* or a session
+    option), a key policy (every action kms:) or a resource policy. Without one, only the path
+    makes it an SCP (a component naming scp, scps or service-control-policies) or a boundary
+    (naming a boundary); anything else is an identity policy. Shapes are not enough: Deny-only
+    documents are common identity policies too, and FullAWSAccess's Allow * on * is also an
+    administrator identity policy, which must not escape the identity rules by being taken for
+    an SCP. A wrong guess shows as findings that do not fit; --type settles it.
+    """
+    statements = _statement_objects(document)
+    if any("Principal" in s or "NotPrincipal" in s for s in statements):
+        actions = [a.lower() for s in statements for a in as_list(s.get("Action", []))
+                   if isinstance(a, str)]
+        if actions and any(a.startswith(ASSUME) for a in actions) and all(
+                a.startswith(ASSUME) or a in TRUST_SESSION_ACTIONS for a in actions):
+            return "trust", "inferred: names a Principal and allows only sts:AssumeRole* actions"
+        if actions and all(a.startswith("kms:") for a in actions):
+            return "key", "inferred: names a Principal and only kms: actions"
+        return "resource", "inferred: names a Principal"
+    parts = [p.lower() for p in re.split(r"[\\/]", path) if p]
+    if any(_SCP_PATH.search(p) for p in parts):
+        return "scp", "inferred: the path names an SCP"
+    if any(_BOUNDARY_PATH.search(p) for p in parts):
+        return "boundary", "inferred: the path names a permission boundary"
+    return "identity", "default: no Principal, nothing marks it as an SCP or boundary (use --type)"
+
+
+
+# -- the engine ------------------------------------------------------------------------------------
+
+def applies(rule: Rule, kind: Kind) -> bool:
+    """Tell whether a rule checks documents of this type."""
+    return kind in rule.applies_to
+
+
+def lint(docs: Sequence[LintInput], options: LintOptions | None = None) -> list[Finding]:
+    """Run every rule that applies to each document's type over it.
+
+    Pure, given the IAM catalog (loaded on the first rule that asks). A document that is not
+    even a policy yields GG001 findings; no input makes a rule raise.
+
+    Args:
+        docs: The documents, each with its type and, optionally, its text (for line numbers).
+        options: SCP size limit, break-glass principals and exempt statements; defaults to
+            :class:`LintOptions` ().
+
+    Returns:
+        The findings, in the order of ``docs``, then by line (or JSON pointer), then rule id.
+    """
+    options = options or LintOptions()
+    out: list[Finding] = []
+    for item in docs:
+        doc = Doc(item, options)
+        found = [(rule, pointer, message) for rule in REGISTRY if applies(rule, item.kind)
+                 for pointer, message in rule.check(doc)]
+        where = positions(item.text) if found and item.text is not None else {}
+        mine = []
+        for rule, pointer, message in found:
+            line, column = locate(where, pointer)
+            mine.append(Finding(rule.id, rule.name, rule.severity, message, item.path, pointer,
+                                item.where, line, column, rule.source))
+        mine.sort(key=lambda f: (f.line or 0, f.column or 0, f.pointer, f.rule))
+        out += mine
+    return out
+
+
+def fails(findings: Iterable[Finding], fail_on: Severity) -> bool:
+    """Tell whether any finding is at or above the ``fail_on`` severity."""
+    return any(RANK[f.severity] >= RANK[fail_on] for f in findings)

@@ -1,0 +1,46 @@
+"""GG2xx rules. Quotas: document sizes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from ...limits import MAX_MANAGED_POLICY_CHARS, MAX_TRUST_POLICY_CHARS
+from ..model import Doc, Hit, Rule
+
+if TYPE_CHECKING:
+    pass
+
+# -- rules: quotas -------------------------------------------------------------------------------
+
+def minify(document: Any) -> str:
+    """The document as AWS stores it: compact JSON, key order kept, non-ASCII unescaped."""
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+
+
+def _check_size(doc: Doc) -> Iterator[Hit]:
+    text = minify(doc.document)
+    if doc.kind == "scp":
+        used, limit = len(text.encode("utf-8")), doc.options.scp_max_bytes
+        unit = "bytes (UTF-8, minified)"
+    else:
+        # IAM does not count whitespace; minified JSON keeps only whitespace inside strings.
+        used = sum(1 for c in text if not c.isspace())
+        limit = MAX_TRUST_POLICY_CHARS if doc.kind == "trust" else MAX_MANAGED_POLICY_CHARS
+        unit = "characters without whitespace"
+    if used > limit:
+        yield "", f"the {doc.kind} policy is {used:,} {unit}, over the {limit:,} AWS accepts"
+
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("GG201", "policy-too-large", "Policy is over AWS's size limit", "error",
+         frozenset({"scp", "identity", "boundary", "trust"}),
+         "AWS refuses the policy at deploy time. SCPs: 10,240 UTF-8 bytes of the minified JSON "
+         "(5,120 with --scp-limit legacy or scp_limits: legacy). Managed identity policies and "
+         "boundaries: 6,144 characters, whitespace not counted. Role trust policies: 2,048 "
+         "characters (the default quota). Resource and key policies have per-service limits and "
+         "are not checked.", "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html",
+         _check_size),
+)

@@ -1,0 +1,9 @@
+"""Render: a plan in, ``{relative path: text}`` out, through Jinja templates whose every value is
+an HCL literal. No disk writes. Imports plan/ and the shared helpers; the only user of jinja2.
+"""
+
+from __future__ import annotations
+
+from .terraform import MANAGEMENT, align, comment, label, markdown, render
+
+__all__ = ["MANAGEMENT", "align", "comment", "label", "markdown", "render"]
