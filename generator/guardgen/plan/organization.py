@@ -12,15 +12,11 @@ from .. import catalog
 from ..config.models import Backend, Config, walk
 from ..errors import BudgetError
 from ..hcl import Raw, identifiers, slug
+from ..policy.documents import minify, pretty
 from ..policy.limits import MAX_DESCRIPTION, MAX_POLICY_NAME, PROFILES, ScpLimits
 from . import iam, monitoring
 
 POLICY_VERSION = "2012-10-17"
-
-
-def minify(doc: Any) -> str:
-    """The exact text deployed for a policy document: compact, key order as built."""
-    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
 
 
 def size(text: str) -> int:
@@ -272,7 +268,7 @@ class PolicyDoc:
         minified; IAM does not count whitespace, so the others are indented for review."""
         if self.kind == "scp":
             return minify(self.document)
-        return json.dumps(self.document, indent=2, ensure_ascii=False) + "\n"
+        return pretty(self.document) + "\n"
 
 
 def policy_documents(p: Plan) -> list[PolicyDoc]:

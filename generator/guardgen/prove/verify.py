@@ -206,15 +206,18 @@ def builtin_scenarios(plan: Plan) -> list[Scenario]:
     return out
 
 
-def _boundary_of(plan: Plan, principal: str, account: str) -> Mapping[str, Any] | None:
-    """The boundary guardgen puts on ``principal`` when it is a role guardgen manages."""
+def _boundaries(plan: Plan) -> dict[tuple[str, str], Mapping[str, Any]]:
+    """The boundary guardgen puts on each role it manages: (account id, role ARN) → document.
+
+    Built once per run, so looking up a scenario's boundary does not walk the organization.
+    """
+    out: dict[tuple[str, str], Mapping[str, Any]] = {}
     for a in plan.accounts:
-        if a.id != account:
-            continue
+        docs = {b.name: b.document for b in a.boundaries}
         for r in a.roles:
-            if principal == f"arn:aws:iam::{account}:role/{r.name}" and r.boundary_name:
-                return next(b.document for b in a.boundaries if b.name == r.boundary_name)
-    return None
+            if r.boundary_name:
+                out[(a.id, f"arn:aws:iam::{a.id}:role/{r.name}")] = docs[r.boundary_name]
+    return out
 
 
 def run(plan: Plan, scenarios: Iterable[Scenario]) -> list[Outcome]:
@@ -222,6 +225,7 @@ def run(plan: Plan, scenarios: Iterable[Scenario]) -> list[Outcome]:
     chains = {p.account_id: p.chain for p in _places(plan) if p.account_id != PLACEHOLDER_ACCOUNT}
     org = plan.config.organization
     levels_of = _Levels(plan)
+    boundaries = _boundaries(plan)
     outcomes = []
     for s in scenarios:
         management = s.account == org.management_account_id
@@ -235,7 +239,7 @@ def run(plan: Plan, scenarios: Iterable[Scenario]) -> list[Outcome]:
                     if s.identity_policies is not None else [ASSUMED_IDENTITY])
         boundary_doc = s.permissions_boundary
         if boundary_doc is None and s.identity_policies is None:
-            boundary_doc = _boundary_of(plan, s.principal, s.account)
+            boundary_doc = boundaries.get((s.account, s.principal))
         decision = evaluate.evaluate(
             evaluate.Request(s.principal, s.account, s.action, s.resource, dict(s.context)),
             scp_levels=levels, identity=identity,

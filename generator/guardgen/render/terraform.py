@@ -52,11 +52,17 @@ def label(value: Any) -> _Rendered:
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
 
 
+_MD_ANY = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029&\\`*_\[\]<>|~]")
+
+
 def markdown(value: Any) -> str:
     """Text for a Markdown table cell or heading: no markup, no HTML, one line."""
     if isinstance(value, _Rendered):
         return str(value)
-    text = _LINE_BREAKS.sub(" ", str(value)).replace("&", "&amp;")
+    text = str(value)
+    if not _MD_ANY.search(text):  # most names: nothing to escape
+        return text
+    text = _LINE_BREAKS.sub(" ", text).replace("&", "&amp;")
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
@@ -107,7 +113,7 @@ def align(text: str) -> str:
             group.clear()
 
     for line in lines:
-        m = _ATTR.match(line)
+        m = _ATTR.match(line) if "=" in line else None
         if m and not line.lstrip().startswith("#"):
             if group and len(m["indent"]) != len(group[0]["indent"]):
                 flush()
@@ -154,11 +160,17 @@ def _tf(template: str, **context: Any) -> str:
     return align(text)
 
 
+@cache
+def _versions(header: str) -> str:
+    """versions.tf depends on the header only: the same text in every root."""
+    return _tf("root/versions.tf.j2", header=header)
+
+
 def _root_files(root: str, kind: str, names: tuple[str, ...], *, account_id: str, runs_as: str,
                 assume_role: bool, **context: Any) -> dict[str, str]:
     """The files of one Terraform root: versions, provider, backend, and the root's own."""
     plan: Plan = context["plan"]
-    files = {f"{root}/versions.tf": _tf("root/versions.tf.j2", **context),
+    files = {f"{root}/versions.tf": _versions(context["header"]),
              f"{root}/providers.tf": _tf("root/providers.tf.j2", account_id=account_id,
                                          runs_as=runs_as, assume_role=assume_role, **context)}
     for name in names:
