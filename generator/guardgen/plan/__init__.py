@@ -8,6 +8,7 @@ them with its own, so every problem is reported at once (:func:`guardgen.pipelin
 from __future__ import annotations
 
 from ..config import Check
+from ..policy.documents import minify
 from . import iam
 from .organization import (
     POLICY_VERSION,
@@ -17,7 +18,6 @@ from .organization import (
     PolicyDoc,
     Target,
     build,
-    minify,
     pack,
     policy_documents,
     size,
