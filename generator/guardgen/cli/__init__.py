@@ -8,7 +8,7 @@ not fit, files guardgen will not overwrite).
 
 from __future__ import annotations
 
-from . import alarms, generate, guardrails, lint, schema, verify
+from . import alarms, audit, generate, guardrails, lint, schema, verify
 from .common import app
 
 # Registration order is the order `guardgen --help` lists the commands in.
@@ -18,6 +18,7 @@ generate.register(app)
 guardrails.register(app)
 verify.register(app)
 schema.register(app)
+audit.register(app)
 
 
 def main() -> None:
