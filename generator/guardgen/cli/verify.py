@@ -25,6 +25,16 @@ def prove(plan: Plan, files: list[Path]) -> list[Outcome]:
     return verify.run(plan, scenarios)
 
 
+def _prove_files(scps: list[Path], files: list[Path]) -> list[Outcome]:
+    from ..prove import verify
+
+    if not files:
+        fail("--scp proves scenario files: name at least one (YAML with a `scenarios:` list)")
+    policies = [verify.load_scp(p, p.as_posix()) for p in scps]
+    scenarios = [s for f in files for s in verify.load_scenarios(f)]
+    return verify.run_scps(policies, scenarios)
+
+
 def report(outcomes: list[Outcome], quiet: bool, verbose: bool) -> int:
     """Print failing scenarios (all of them with ``verbose``); return how many failed."""
     failed = [o for o in outcomes if not o.ok]
@@ -45,6 +55,9 @@ def verify(
     verbose: Annotated[bool, typer.Option("--verbose", "-v",
                                           help="Print every scenario, not only failures.")] = False,
     quiet: QuietOpt = False,
+    scp: Annotated[list[Path] | None, typer.Option(
+        "--scp", dir_okay=False, help="Prove the scenario files against this SCP file instead of "
+        "a config's guardrails (repeatable: each file is one level from the root down).")] = None,
 ) -> None:
     """Prove the guardrails do what they claim, offline.
 
@@ -64,14 +77,21 @@ def verify(
         context: { "aws:RequestedRegion": us-east-1 }
         expect: deny
 
+    With --scp, no config is read: the scenario files are proved against the SCP files given
+    (hand-written or third-party), each one level below the root with FullAWSAccess beside it;
+    a scenario may list `scps: [FILE, ...]` to choose its own chain.
+
     Exit 0 when every expectation holds, 1 otherwise (each failure names the statement that
     decided), 2 for invalid input. `guardgen check` runs the built-in suite too.
     """
     from .. import pipeline, plan
 
     try:
-        p = plan.build(pipeline.load(config).config)
-        outcomes = prove(p, list(files or []))
+        if scp:
+            outcomes = _prove_files(scp, list(files or []))
+        else:
+            p = plan.build(pipeline.load(config).config)
+            outcomes = prove(p, list(files or []))
     except GuardgenError as exc:
         fail(exc)
     if report(outcomes, quiet, verbose):

@@ -57,6 +57,9 @@ class Scenario:
     identity_policies: tuple[Mapping[str, Any], ...] | None = None
     permissions_boundary: Mapping[str, Any] | None = None
     where: str = "built-in"
+    # Without a config: the SCP files (as named on the command line) that form this scenario's
+    # chain from the root down; None for all of them, in the order given.
+    scps: tuple[str, ...] | None = None
     # Built-in cases are judged on these statements only (see the module docstring).
     guardrail: str | None = None
     sids: frozenset[str] = frozenset()
@@ -270,6 +273,7 @@ class _ScenarioModel(BaseModel):
     expect: Literal["allow", "deny"]
     identity_policies: list[dict[str, Any]] | None = None
     permissions_boundary: dict[str, Any] | None = None
+    scps: list[str] | None = Field(default=None, min_length=1)
 
 
 class _FileModel(BaseModel):
@@ -293,8 +297,58 @@ def load_scenarios(path: Path) -> list[Scenario]:
             name=m.name, principal=m.principal, account=m.account, action=m.action,
             resource=m.resource, context=m.context, expect=m.expect,
             identity_policies=tuple(m.identity_policies) if m.identity_policies is not None else None,
-            permissions_boundary=m.permissions_boundary, where=mark))
+            permissions_boundary=m.permissions_boundary, where=mark,
+            scps=tuple(m.scps) if m.scps is not None else None))
     return out
+
+
+# -- SCP files without a config ----------------------------------------------------------------
+
+def load_scp(path: Path, shown: str | None = None) -> evaluate.Policy:
+    """Read an SCP file (JSON) for :func:`run_scps`; errors name the file, line and column."""
+    name = shown or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{name}: cannot read it: {exc}"]) from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError([f"{name}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}"]) from None
+    if not isinstance(document, dict) or "Statement" not in document:
+        raise ConfigError([f"{name}:1:1: not a policy document (no Statement)"])
+    return evaluate.Policy(name, document)
+
+
+def run_scps(scps: Sequence[evaluate.Policy], scenarios: Iterable[Scenario]) -> list[Outcome]:
+    """Prove scenarios against SCPs alone, with no organization description.
+
+    Each SCP is one level of the chain from the root down to the account, in the order given,
+    and each level also holds ``FullAWSAccess`` as AWS attaches it by default; a scenario that
+    names ``scps`` uses those files, in its order, as its chain instead.
+
+    Raises:
+        ConfigError: A scenario names an SCP file that was not given.
+    """
+    by_name = {p.name: p for p in scps}
+    outcomes = []
+    for s in scenarios:
+        names = s.scps if s.scps is not None else tuple(by_name)
+        unknown = [n for n in names if n not in by_name]
+        if unknown:
+            raise ConfigError([f"{s.where}: scps: {', '.join(unknown)} not given with --scp "
+                               f"(given: {', '.join(by_name) or 'none'})"])
+        levels = [[FULL_AWS_ACCESS], *([FULL_AWS_ACCESS, by_name[n]] for n in names)]
+        identity = ([evaluate.Policy(f"identity policy {i}", d)
+                     for i, d in enumerate(s.identity_policies)]
+                    if s.identity_policies is not None else [ASSUMED_IDENTITY])
+        boundary = (evaluate.Policy("permissions boundary", s.permissions_boundary)
+                    if s.permissions_boundary is not None else None)
+        decision = evaluate.evaluate(
+            evaluate.Request(s.principal, s.account, s.action, s.resource, dict(s.context)),
+            scp_levels=levels, identity=identity, boundary=boundary)
+        outcomes.append(Outcome(s, decision, _judge(s, decision)))
+    return outcomes
 
 
 def failures(outcomes: Iterable[Outcome]) -> list[Outcome]:
