@@ -1,8 +1,12 @@
-"""Shared fixtures: the repository layout and a CLI runner that drives the real entry point."""
+"""Shared fixtures: a CLI runner that drives the real entry point, a copy of the acme config.
+
+Plain helpers (the repository layout, tree digests) live in ``support.py``: test modules import
+them from there, because tests/aws has a conftest.py of its own and only one module can be
+named ``conftest``.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -11,20 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from guardgen.cli import app
-
-REPO = Path(__file__).resolve().parent.parent
-EXAMPLES = REPO / "examples"
-ACME = EXAMPLES / "acme" / "guardgen.yaml"
-
-
-def tree_digest(root: Path) -> dict[str, str]:
-    """Every file under ``root`` with its hash: compares trees byte for byte."""
-    if not root.exists():
-        return {}
-    return {
-        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*")) if p.is_file()
-    }
+from support import ACME
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import tree_digest
 from guardgen import catalog, pipeline
+from support import tree_digest
 
 
 def test_init_generates_a_tree_that_checks_clean(cli, tmp_path: Path) -> None:
@@ -142,7 +142,7 @@ def test_help_teaches(cli) -> None:
 
 
 def test_guardrail_docs_are_generated_from_the_registry(cli) -> None:
-    from conftest import REPO
+    from support import REPO
 
     committed = (REPO / "docs/guardrails.md").read_text(encoding="utf-8")
     assert committed == cli("guardrails", "--markdown").output, (
@@ -152,8 +152,8 @@ def test_guardrail_docs_are_generated_from_the_registry(cli) -> None:
 def test_readme_example_config_is_valid() -> None:
     import re
 
-    from conftest import REPO
     from guardgen import plan
+    from support import REPO
 
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     (block,) = [b for b in re.findall(r"```yaml\n(.*?)```", readme, re.S) if "version: 1" in b]
@@ -161,8 +161,8 @@ def test_readme_example_config_is_valid() -> None:
 
 
 def test_backend_key_is_distinct_per_root() -> None:
-    from conftest import EXAMPLES
     from guardgen import pipeline
+    from support import EXAMPLES
 
     files = pipeline.run(EXAMPLES / "legacy-backend" / "guardgen.yaml").files
     backend = files["management/backend.tf"]
@@ -187,7 +187,7 @@ def test_installed_entry_point_runs_alarm_tests() -> None:
     import sys
     from pathlib import Path
 
-    from conftest import REPO
+    from support import REPO
 
     exe = shutil.which("guardgen", path=str(Path(sys.executable).parent))
     assert exe, "guardgen is not installed beside this Python"
@@ -201,15 +201,15 @@ def test_installed_entry_point_runs_alarm_tests() -> None:
 
 
 def test_lint_rule_docs_are_generated_from_the_registry() -> None:
-    from conftest import REPO
     from guardgen.policy.lint import docs as lint_docs
+    from support import REPO
 
     assert (REPO / "docs/lint-rules.md").read_text(encoding="utf-8") == lint_docs.markdown(), (
         "docs/lint-rules.md is stale: run scripts/regenerate-docs")
 
 
 def test_lint_is_a_guardgen_command(cli) -> None:
-    from conftest import EXAMPLES
+    from support import EXAMPLES
 
     r = cli("lint", "--config", EXAMPLES / "iam" / "guardgen.yaml")
     assert r.exit_code == 0, r.output

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLES
 from guardgen import pipeline
+from support import EXAMPLES
 
 CONFIGS = sorted(EXAMPLES.glob("*/guardgen.yaml"))
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from conftest import EXAMPLES, tree_digest
 from guardgen import config, pipeline, plan
 from guardgen.plan import iam, trust
+from support import EXAMPLES, tree_digest
 
 IAM_EXAMPLE = EXAMPLES / "iam" / "guardgen.yaml"
 BASE = IAM_EXAMPLE.read_text(encoding="utf-8")

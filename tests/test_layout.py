@@ -11,7 +11,7 @@ import ast
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from conftest import REPO
+from support import REPO
 
 PACKAGE = REPO / "generator" / "guardgen"
 

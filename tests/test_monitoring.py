@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ACME, EXAMPLES, tree_digest
 from guardgen import pipeline, plan
 from guardgen.catalog import alarms
 from guardgen.policy.limits import CLOUDWATCH_RETENTION_DAYS
+from support import ACME, EXAMPLES, tree_digest
 
 MGMT = EXAMPLES / "monitoring" / "guardgen.yaml"
 DELEGATED = EXAMPLES / "monitoring-delegated" / "guardgen.yaml"

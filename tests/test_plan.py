@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import ACME
 from guardgen import catalog, config, pipeline, plan
 from guardgen.errors import BudgetError
 from guardgen.plan import organization as plan_organization
 from guardgen.policy.limits import PROFILES
+from support import ACME
 
 BREAK_GLASS = ["arn:aws:iam::*:role/OrganizationAccountAccessRole",
                "arn:aws:iam::*:role/BreakGlassAdmin"]

@@ -10,12 +10,12 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import REPO
 from guardgen import output, pipeline, plan
 from guardgen.policy import lint
 from guardgen.policy.documents import minify, pretty
 from guardgen.prove import verify
 from guardgen.prove.lint import plan_options
+from support import REPO
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 import synthetic  # noqa: E402

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLES
 from guardgen import catalog, pipeline, plan
 from guardgen.prove import verify
+from support import EXAMPLES
 
 CONFIGS = sorted(EXAMPLES.glob("*/guardgen.yaml"))
 IAM = EXAMPLES / "iam"

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from motoharness import FAKE_ENV, FOREIGN_ENV, MotoServer, moto_server_path
 
 

@@ -85,7 +85,8 @@ class MotoServer:
         # Not form-encoded (urllib's default): Flask would parse the body away from request.data.
         request = urllib.request.Request(f"{self.endpoint}{path}", data=body, method="POST",
                                          headers={"Content-Type": "application/octet-stream"})
-        with urllib.request.urlopen(request, timeout=30) as answer:
+        # Resetting an organization of many accounts takes moto tens of seconds.
+        with urllib.request.urlopen(request, timeout=120) as answer:
             data: bytes = answer.read()
             return data
 

@@ -8,7 +8,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from recorded import ACCOUNT, DATA, NOW, arn, refused, snapshot
 
 from guardgen.aws import fetch as f
 from guardgen.aws.audit import (
@@ -20,6 +19,7 @@ from guardgen.aws.audit import (
     analyze,
     matches_root_usage,
 )
+from recorded import ACCOUNT, DATA, NOW, arn, refused, snapshot
 
 CIS_ROOT = ('{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS '
             '&& $.eventType != "AwsServiceEvent" }')

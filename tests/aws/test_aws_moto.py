@@ -6,6 +6,10 @@ import json
 from datetime import datetime, timezone
 
 import pytest
+
+from guardgen.aws import fetch as f
+from guardgen.aws.audit_run import AuditResult, run_audit
+from guardgen.aws.session import SessionOptions
 from motoharness import (
     ACCOUNT,
     CIS_ROOT_FILTER,
@@ -17,10 +21,6 @@ from motoharness import (
     seed_monitoring,
     seed_users,
 )
-
-from guardgen.aws import fetch as f
-from guardgen.aws.audit_run import AuditResult, run_audit
-from guardgen.aws.session import SessionOptions
 
 NOW = datetime.now(timezone.utc)
 

@@ -6,10 +6,9 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timezone
 
-from motoharness import ACCOUNT, ADMIN_ARN, MotoServer, assumed_client, client
-
 from guardgen.aws.org_audit import AccountOutcome, run_org_audit
 from guardgen.aws.session import Credentials, SessionOptions
+from motoharness import ACCOUNT, ADMIN_ARN, MotoServer, assumed_client, client
 
 NOW = datetime.now(timezone.utc)
 ROLE = "OrganizationAccountAccessRole"

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 
-from recorded import ACCOUNT, NOW, refused, snapshot
-
 from guardgen.aws import fetch as f
 from guardgen.aws.audit import CHECKS, analyze
 from guardgen.aws.report import format_json, format_sarif, format_table
+from recorded import ACCOUNT, NOW, refused, snapshot
 
 
 def test_json_report_round_trips_the_audit() -> None:

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from motoharness import MotoServer, client, free_port
 
 from guardgen.aws.audit_run import run_audit
 from guardgen.aws.errors import AwsApiError, CredentialsError, EndpointError, ReadOnlyViolation
 from guardgen.aws.session import AwsSession, SessionOptions, is_read_only
 from guardgen.errors import GuardgenError
+from motoharness import MotoServer, client, free_port
 
 NOW = datetime.now(timezone.utc)
 

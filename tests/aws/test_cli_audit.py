@@ -9,10 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from motoharness import ACCOUNT, MotoServer, Planted, client, seed_controls, seed_mistakes
 from typer.testing import CliRunner
 
 from guardgen.cli import app
+from motoharness import ACCOUNT, MotoServer, Planted, client, seed_controls, seed_mistakes
 
 
 def invoke(*args: str) -> tuple[int, str, str]:

@@ -8,7 +8,7 @@ not fit, files guardgen will not overwrite).
 
 from __future__ import annotations
 
-from . import alarms, audit, generate, guardrails, lint, schema, verify
+from . import alarms, audit, generate, guardrails, lint, org, schema, verify
 from .common import app
 
 # Registration order is the order `guardgen --help` lists the commands in.
@@ -19,6 +19,7 @@ guardrails.register(app)
 verify.register(app)
 schema.register(app)
 audit.register(app)
+org.register(app)
 
 
 def main() -> None:
