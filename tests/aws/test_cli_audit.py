@@ -92,3 +92,37 @@ def test_org_audit_covers_every_member_account(moto: MotoServer) -> None:
     assert {ACCOUNT, member} <= audited | {f["account"] for f in report["failed"]}, err
     assert member in err and "accounts audited" in err
     assert code in (0, 1)
+
+
+def test_org_audit_with_a_config_reports_guardrails_not_in_force(moto: MotoServer, tmp_path: Path) -> None:
+    orgs = client(moto.endpoint, "organizations")
+    orgs.create_organization(FeatureSet="ALL")
+    member = orgs.create_account(AccountName="shop", Email="shop@example.com")[
+        "CreateAccountStatus"]["AccountId"]
+    root = orgs.list_roots()["Roots"][0]["Id"]
+    ou = orgs.create_organizational_unit(ParentId=root, Name="Workloads")["OrganizationalUnit"]["Id"]
+    orgs.move_account(AccountId=member, SourceParentId=root, DestinationParentId=ou)
+    cfg = tmp_path / "guardgen.yaml"
+    cfg.write_text(f"""version: 1
+organization:
+  name: shop
+  management_account_id: "{ACCOUNT}"
+  home_region: us-east-1
+  break_glass_principals: [arn:aws:iam::*:role/BreakGlassAdmin]
+units:
+  - name: Workloads
+    id: {ou}
+    guardrails: [deny-root-user]
+    accounts:
+      - {{ name: shop, id: "{member}" }}
+""", encoding="utf-8")
+    code, out, err = invoke("--endpoint-url", moto.endpoint, "--org", "--config", str(cfg),
+                            "--format", "json", "-q")
+    report = json.loads(out)
+    by_account = {a["account"]: a for a in report["accounts"]}
+    assert member in by_account, err
+    gaps = [f for f in by_account[member]["findings"] if f["id"] == "guardrails-not-in-force"]
+    assert len(gaps) == 1 and gaps[0]["mistake"] == 6 and "deny-root-user" in gaps[0]["message"]
+    assert not [f for f in by_account.get(ACCOUNT, {"findings": []})["findings"]
+                if f["id"] == "guardrails-not-in-force"]
+    assert code == 1

@@ -41,6 +41,8 @@ _BOUNDARY = "https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_bo
 _TRAIL = "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/receive-cloudtrail-log-files-from-multiple-regions.html"
 _CIS_ROOT_ALARM = ("https://docs.aws.amazon.com/securityhub/latest/userguide/"
                    "cloudwatch-controls.html#cloudwatch-1")
+_SCPS = "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html"
+STEP_ORGANIZATION = "organizations:DescribeOrganization/ListPolicies"
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,9 @@ CHECKS: tuple[Check, ...] = (
           (f.STEP_TRAILS, f.STEP_TRAIL_STATUS, f.STEP_METRIC_FILTERS, f.STEP_ALARMS), _CIS_ROOT_ALARM),
     Check("root-usage-alarm-without-actions", "The root-usage alarm notifies no one", "low", 7,
           (f.STEP_TRAILS, f.STEP_TRAIL_STATUS, f.STEP_METRIC_FILTERS, f.STEP_ALARMS), _CIS_ROOT_ALARM),
+    # Needs the organization and a config: run by guardgen.aws.in_force, not by analyze().
+    Check("guardrails-not-in-force", "Guardrails the config asks for are not in force on the account",
+          "high", 6, (STEP_ORGANIZATION,), _SCPS),
 )
 BY_ID: dict[str, Check] = {c.id: c for c in CHECKS}
 

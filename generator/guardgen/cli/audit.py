@@ -17,7 +17,8 @@ from .common import EXIT_OK, EXIT_STALE, fail, say
 if TYPE_CHECKING:
     from ..aws.audit import AccountAudit
     from ..aws.org_audit import AccountOutcome
-    from ..aws.session import SessionOptions
+    from ..aws.session import AwsSession, SessionOptions
+    from ..plan import Plan
 
 
 class Format(str, Enum):
@@ -55,14 +56,36 @@ def session_options(profile: str | None, region: str | None,
     return SessionOptions(profile=profile, region=region, endpoint_url=endpoint_url)
 
 
-def _enforced_boundary_accounts(config: Path | None) -> frozenset[str]:
-    """Ids of the accounts where the config enforces a permissions boundary."""
+def _plan(config: Path | None) -> Plan | None:
     if config is None:
-        return frozenset()
+        return None
     from .. import pipeline, plan
 
-    p = plan.build(pipeline.load(config).config)
+    return plan.build(pipeline.load(config).config)
+
+
+def _enforced_boundary_accounts(p: Plan | None) -> frozenset[str]:
+    """Ids of the accounts where the config enforces a permissions boundary."""
+    if p is None:
+        return frozenset()
     return frozenset(a.id for a in p.accounts if any(b.enforced for b in a.boundaries))
+
+
+def _with_guardrails(audits: list[AccountAudit], p: Plan | None,
+                     session: AwsSession) -> list[AccountAudit]:
+    """Each audit with the config's guardrails checked against the live organization."""
+    if p is None:
+        return audits
+    from ..aws import in_force
+    from ..aws.organization import fetch_organization
+    from ..errors import GuardgenError
+
+    try:
+        org = fetch_organization(session)
+    except GuardgenError as exc:
+        reason = f"the organization cannot be read: {exc}"
+        return [in_force.merged(a, unknown=[in_force.unavailable(reason)]) for a in audits]
+    return [in_force.merged(a, in_force.findings(org, p, a.account)) for a in audits]
 
 
 def _render(audits: list[AccountAudit], fmt: Format, failed: list[tuple[str, str]],
@@ -94,7 +117,8 @@ def audit(
         "--max-key-age", min=1, help="Days after which an active access key is too old.")] = 90,
     config: Annotated[Path | None, typer.Option(
         "--config", "-c", dir_okay=False, help="guardgen.yaml: roles without a permissions "
-        "boundary are findings in the accounts where it enforces one (else information).")] = None,
+        "boundary are findings in the accounts where it enforces one (else information), and "
+        "the SCPs in force on each account are compared with the guardrails it asks for.")] = None,
     org: Annotated[bool, typer.Option(
         "--org", help="Audit every active account of the organization, assuming --role in "
         "each, a few at a time.")] = False,
@@ -112,7 +136,10 @@ def audit(
     and policies that allow * on * or NotAction; trust policies open to anyone, to a whole
     account without an external id, or to an OIDC provider without aud and a specific sub;
     roles without a permissions boundary; a multi-region trail that is logging, and a root-usage
-    metric filter with an alarm on its log group (the filter is proved on a root event).
+    metric filter with an alarm on its log group (the filter is proved on a root event). With
+    --config and an organization the caller can read: the guardrails the config puts in force on
+    the account that the live SCPs do not (missing, detached or changed, or the account is not
+    in the OU the config places it in).
 
     Read-only, enforced in code: only Get*, List*, Describe* and Generate* (credential report)
     calls, plus sts:GetCallerIdentity and, with --org, sts:AssumeRole. Bulk APIs keep the
@@ -125,6 +152,7 @@ def audit(
     from ..aws import audit as analysis
     from ..aws.audit_run import run_audit
     from ..aws.org_audit import run_org_audit
+    from ..aws.session import AwsSession
     from ..errors import GuardgenError
 
     now = datetime.now(timezone.utc)
@@ -132,10 +160,12 @@ def audit(
     failed: list[tuple[str, str]] = []
     org_id: str | None = None
     try:
-        enforced = _enforced_boundary_accounts(config)
+        p = _plan(config)
+        enforced = _enforced_boundary_accounts(p)
+        session = AwsSession(options)
         if not org:
-            result = run_audit(options, max_key_age=max_key_age, now=now, enforced_boundary=enforced)
-            audits = [result.audit]
+            result = run_audit(session, max_key_age=max_key_age, now=now, enforced_boundary=enforced)
+            audits = _with_guardrails([result.audit], p, session)
             summary = f"audit: {result.calls} API calls, {result.fetch_seconds:.1f} s reading AWS."
         else:
             show = not quiet and sys.stderr.isatty()
@@ -155,7 +185,8 @@ def audit(
             if show:
                 sys.stderr.write("\n")
             org_id = res.caller_account
-            audits = [o.result.audit for o in res.outcomes if o.result is not None]
+            audits = _with_guardrails([o.result.audit for o in res.outcomes if o.result is not None],
+                                      p, session)
             failed = [(o.account.id, o.error or "unknown error") for o in res.outcomes
                       if o.result is None]
             lines = [f"  {o.account.id} {o.account.name}: "
