@@ -1,13 +1,16 @@
 """Time `guardgen lint` against parliament on the same 1,000 policy files; print both and the ratio.
 
-The files are variations of the lint corpus (tests/data/lint): the same shapes with other
-account ids, names, Sids and subsets of their action and resource lists, so the catalog caches
-see realistic variety rather than one document a thousand times. guardgen runs in-process
+The files are variations of the lint corpora (tests/data/lint and tests/data/lint-corpus, or
+the directories given with --corpus): the same shapes with other account ids, names, Sids and
+subsets of their action and resource lists, so the catalog caches see realistic variety rather
+than one document a thousand times. Corpus files that are not JSON policies are left out: they
+test guardgen's error handling, not its speed, and parliament stops on them. guardgen runs in-process
 (catalog loading included: each run starts cold) and as a subprocess; parliament runs as its
 CLI (``parliament --directory DIR``) and through its Python API, both in a virtualenv of its own
 under the system temp directory, created with pip on first use (its pins are not ours).
 
-Usage: python benchmarks/lint_vs_parliament.py [--files N] [--seed N] [--parliament-venv DIR]
+Usage: python benchmarks/lint_vs_parliament.py [--files N] [--seed N] [--corpus DIR ...]
+       [--parliament-venv DIR]
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-CORPUS = REPO / "tests" / "data" / "lint"
+CORPORA = (REPO / "tests" / "data" / "lint", REPO / "tests" / "data" / "lint-corpus")
 ACCOUNTS = ("111122223333", "444455556666", "777788889999", "210987654321", "123456789012")
 NAMES = ("orders", "payments", "ledger", "search", "ingest", "reports", "billing", "audit")
 
@@ -47,7 +50,7 @@ print(time.perf_counter() - start, count)
 # guardgen's CLI as a subprocess: the installed `guardgen lint` once cli.py registers it, else
 # the same command on a root of its own.
 GUARDGEN_CLI = (
-    "import sys, typer; from guardgen import cli_lint; app = typer.Typer(); "
+    "import sys, typer; from guardgen.cli import lint as cli_lint; app = typer.Typer(); "
     "app.command('version')(lambda: None); cli_lint.register(app); app()"
 )
 
@@ -68,14 +71,28 @@ def _vary(value: Any, rng: random.Random, account: str, name: str) -> Any:
     return value
 
 
-def build(directory: Path, count: int, seed: int) -> int:
+def _shapes(corpora: list[Path]) -> list[tuple[Path, Any]]:
+    """The corpus files that are JSON policy documents, with their content."""
+    out = []
+    for corpus in corpora:
+        for path in sorted(corpus.glob("*.json")):
+            try:
+                doc = json.loads(path.read_text("utf-8"))
+            except (UnicodeDecodeError, ValueError):
+                continue
+            if path.name != "expectations.json" and isinstance(doc, dict) and "Statement" in doc:
+                out.append((path, doc))
+    return out
+
+
+def build(directory: Path, count: int, seed: int, corpora: list[Path]) -> int:
     """Write ``count`` policy files made from the corpus shapes; return their total size."""
     rng = random.Random(seed)
-    shapes = sorted(p for p in CORPUS.glob("*.json") if p.name != "expectations.json")
+    shapes = _shapes(corpora)
     total = 0
     for n in range(count):
-        shape = shapes[n % len(shapes)]
-        doc = _vary(json.loads(shape.read_text("utf-8")), rng, rng.choice(ACCOUNTS), rng.choice(NAMES))
+        shape, original = shapes[n % len(shapes)]
+        doc = _vary(original, rng, rng.choice(ACCOUNTS), rng.choice(NAMES))
         for i, stmt in enumerate(doc.get("Statement", []) if isinstance(doc, dict) else []):
             if isinstance(stmt, dict) and rng.random() < 0.5:
                 stmt["Sid"] = f"Stmt{n}x{i}"
@@ -135,14 +152,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--files", type=int, default=1_000)
     ap.add_argument("--seed", type=int, default=20260515)
+    ap.add_argument("--corpus", type=Path, action="append", default=None,
+                    help="a directory of policy shapes (repeatable; default: both lint corpora)")
     ap.add_argument("--parliament-venv", type=Path, default=None)
     args = ap.parse_args()
+    corpora = args.corpus or list(CORPORA)
     python = parliament_python(args.parliament_venv)
     parliament_cli = python.with_name("parliament.exe" if os.name == "nt" else "parliament")
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp) / "policies"
         directory.mkdir()
-        size = build(directory, args.files, args.seed)
+        size = build(directory, args.files, args.seed, corpora)
         print(f"{args.files:,} policy files, {size / 1e6:.2f} MB, in {directory}")
 
         g_in, g_findings = guardgen_in_process(directory)

@@ -64,10 +64,10 @@ def trail_log(tmp_path: Path) -> Path:
     return path
 
 
-def _fired(result: Result) -> dict[str | int, list[str]]:
+def _fired(result: Result) -> dict[str, list[str]]:
     data = json.loads(result.stdout)
     assert isinstance(data, list)
-    assert all(set(item) == {"event", "fired"} for item in data)
+    assert all(set(item) == {"event", "fired"} and isinstance(item["event"], str) for item in data)
     return {item["event"]: item["fired"] for item in data}
 
 
@@ -118,13 +118,51 @@ def test_gzipped_log_as_cloudtrail_delivers_it(run: Any, tmp_path: Path) -> None
     assert _fired(result) == BY_EVENT_ID
 
 
-def test_a_list_of_records_without_ids_is_reported_by_index(run: Any, tmp_path: Path) -> None:
+def test_a_list_of_records_without_ids_is_reported_by_file_and_index(run: Any, tmp_path: Path) -> None:
     records = [{k: v for k, v in r.items() if k != "eventID"} for r in RECORDS[:5]]
     path = tmp_path / "events.json"
     path.write_text(json.dumps(records), encoding="utf-8")
     result = run("test", path, "--format", "json")
     assert result.exit_code == 0
-    assert _fired(result) == {i: EXPECTATIONS[n] for i, n in enumerate(NAMES[:5])}
+    assert _fired(result) == {f"{path}#/{i}": EXPECTATIONS[n] for i, n in enumerate(NAMES[:5])}
+
+
+def test_every_event_has_a_stable_reference(run: Any, tmp_path: Path) -> None:
+    # A CloudTrail log where some records lack an eventID: those are named by file and JSON
+    # pointer, the others by eventID; two runs name every event alike, and no two alike.
+    records = [dict(r) for r in RECORDS[:6]]
+    for r in records[1::2]:
+        del r["eventID"]
+    records[2]["eventID"] = ""  # empty: no id either
+    path = tmp_path / "mixed.json.gz"
+    path.write_bytes(gzip.compress(json.dumps({"Records": records}).encode()))
+    first = json.loads(run("test", path, "--format", "json").stdout)
+    second = json.loads(run("test", path, "--format", "json").stdout)
+    assert first == second
+    refs = [item["event"] for item in first]
+    assert len(set(refs)) == len(refs) == 6
+    assert refs[0] == RECORDS[0]["eventID"]
+    assert refs[1] == f"{path}#/Records/1"
+    assert refs[2] == f"{path}#/Records/2"
+    assert [item["fired"] for item in first] == [
+        alarms.fired([r])[0][1] for r in records]
+    # The text report names them the same way.
+    text = run("test", path).stdout.splitlines()
+    assert [line.split()[0] for line in text] == refs
+
+
+def test_a_single_record_file_is_named_by_the_file(run: Any, tmp_path: Path) -> None:
+    record = {k: v for k, v in RECORDS[0].items() if k != "eventID"}
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps(record), encoding="utf-8")
+    (item,) = json.loads(run("test", path, "--format", "json").stdout)
+    assert item["event"] == f"{path}#"  # the pointer to the whole file
+
+
+def test_event_id_without_a_source_keeps_the_index() -> None:
+    assert alarms.event_id({}, 3) == 3
+    assert alarms.event_id({"eventID": "e"}, 3, "f.json", "/Records/3") == "e"
+    assert alarms.event_id({"eventID": 7}, 3, "f.json") == "f.json#/3"
 
 
 def test_a_single_corpus_record(run: Any) -> None:

@@ -15,14 +15,15 @@ import pytest
 import typer
 from typer.testing import CliRunner, Result
 
-from conftest import EXAMPLES
 from guardgen import catalog, pipeline, plan
 from guardgen.cli import lint as cli_lint
-from guardgen.policy import iamcatalog, lint
+from guardgen.policy import evaluate, iamcatalog, lint
 from guardgen.policy.limits import SCP_MAX_BYTES
 from guardgen.prove.lint import plan_options
+from support import EXAMPLES
 
 CORPUS = Path(__file__).resolve().parent / "data" / "lint"
+CLASS_CORPUS = Path(__file__).resolve().parent / "data" / "lint-corpus"
 EXPECTATIONS: dict[str, Any] = json.loads((CORPUS / "expectations.json").read_text("utf-8"))
 FILES: dict[str, dict[str, Any]] = EXPECTATIONS["files"]
 BREAK_GLASS: tuple[str, ...] = tuple(EXPECTATIONS["break_glass"])
@@ -99,8 +100,9 @@ def test_ceiling_exemptions_say_why() -> None:
         assert "ceiling" in rule.description or "cap" in rule.description
 
 
-def test_every_rule_is_exercised_by_the_corpus() -> None:
-    exercised = {rid for e in FILES.values() for rid in e["findings"]}
+def test_every_rule_is_exercised_by_the_corpora() -> None:
+    by_class = json.loads((CLASS_CORPUS / "expectations.json").read_text("utf-8"))["files"]
+    exercised = {rid for e in [*FILES.values(), *by_class.values()] for rid in e["findings"]}
     assert exercised == {r.id for r in lint.REGISTRY}
 
 
@@ -159,6 +161,40 @@ def test_catalog_lookups_are_case_insensitive() -> None:
     assert iamcatalog.condition_key_type("ec2:ResourceTag/x") is not None
     assert iamcatalog.condition_keys("ec2")["ec2:MetadataHttpTokens"].types == {"String"}
     assert iamcatalog.global_condition_keys()["aws:EpochTime"].types == {"Date", "Numeric"}
+
+
+@pytest.mark.parametrize("service", sorted(iamcatalog.templated_condition_keys()))
+def test_placeholder_keys_of_every_service_are_known(service: str) -> None:
+    # Every spelling of a key's variable part in the catalog stands for any text.
+    for key, form in iamcatalog.templated_condition_keys()[service]:
+        if form == "empty suffix":
+            instance = key + "team"
+        elif form == "bare word":
+            instance = key.rsplit("/", 1)[0] + "/team"
+        else:
+            instance = re.sub(r"\$\{[^}]*\}|<[^>]*>", "team", key)
+        assert iamcatalog.condition_key_type(instance) is not None, (key, instance)
+
+
+def test_placeholder_key_forms_come_from_the_catalog() -> None:
+    forms = {form for keys in iamcatalog.templated_condition_keys().values() for _, form in keys}
+    assert forms == {"${Name}", "<name>", "empty suffix", "bare word"}
+    for key in ("secretsmanager:ResourceTag/team", "glacier:ResourceTag/team", "ssm:ResourceTag/env",
+                "sagemaker:ResourceTag/p", "elasticloadbalancing:ResourceTag/o", "s3:RequestObjectTag/k",
+                "kms:EncryptionContext:tenant", "codebuild:secondarySources/src1.location"):
+        assert iamcatalog.condition_key_type(key) is not None, key
+    # A documented literal key stays literal; misspelt stems stay unknown.
+    assert iamcatalog.condition_key_type("ssm:resourceTag/aws:ssmmessages:session-id") is not None
+    assert iamcatalog.condition_key_type("apigateway:Request/NoSuchField") is None
+    assert iamcatalog.condition_key_type("secretsmanager:ResourceTags/team") is None
+    assert iamcatalog.condition_key_type("ResourceTag/team") is None
+
+
+def test_key_context_per_action_and_resource_type() -> None:
+    assert iamcatalog.key_in_context("ec2:RunInstances", "instance", "ec2:InstanceType")
+    assert not iamcatalog.key_in_context("ec2:RunInstances", "image", "ec2:InstanceType")
+    assert iamcatalog.key_in_context("ec2:RunInstances", "image", "ec2:ResourceTag/team")
+    assert iamcatalog.key_in_context("s3:CreateBucket", "bucket", "s3:LocationConstraint")
 
 
 def test_multivalued_keys_are_the_documented_ones() -> None:
@@ -286,7 +322,7 @@ def test_gg104_operators() -> None:
 def test_gg105_gg106_resource_arns() -> None:
     assert ids(pol(allow("s3:GetObject", "arn:aws:s4:::b/*"))) == ["GG105"]
     assert ids(pol(allow("ec2:StopInstances", "arn:aws:ec2:*:*:instances/*"))) == ["GG106"]
-    assert ids(pol(allow("s3:GetObject", "arn:aws:s3:::b"))) == []
+    assert ids(pol(allow("s3:ListBucket", "arn:aws:s3:::b"))) == []
     assert ids(pol(allow("s3:GetObject", "arn:aws:s3"))) == ["GG106"]
     # Wildcards where the service goes, or ARNs too short to tell, are left alone.
     assert ids(pol(allow("s3:GetObject", ["arn:aws:*:*:*:*", "arn:*"]))) == []
@@ -456,6 +492,192 @@ def test_gg601_break_glass() -> None:
     assert ids(pol(deny("cloudtrail:StopLogging")), "identity", break_glass=bg) == []
 
 
+def test_gg003_template_placeholders() -> None:
+    for value in ("arn:${PARTITION}:s3:::b/*", "arn:aws:s3:::${ACCELERATOR_PREFIX}-logs/*",
+                  "arn:aws:s3:::${AWS::AccountId}-x/*", "arn:aws:s3:::[BUCKET]/*", "arn:aws:s3:::<bucket>/*",
+                  "arn:aws:s3:::{{ bucket }}/*", "arn:aws:s3:::{bucket}/*", "arn:aws:s3:::${var.bucket}/*"):
+        assert ids(pol(allow("s3:GetObject", value))) == ["GG003"], value
+    for value in ("arn:aws:s3:::b/${aws:username}/*", "arn:aws:s3:::b/${*}x", "arn:aws:s3:::b/${$}x",
+                  "arn:aws:s3:::b/${aws:PrincipalTag/team, 'shared'}/*", "arn:aws:s3:::b/*"):
+        assert ids(pol(allow("s3:GetObject", value))) == [], value
+    # In every element, and once per value: other rules leave the value alone.
+    assert ids(pol(allow("<action>", "*"))) == ["GG003"]
+    tag_key = {"StringEquals": {"aws:PrincipalTag/<tag>": "x"}}
+    assert ids(pol(allow("s3:GetObject", Condition=tag_key))) == ["GG003"]
+    vpcs = {"StringEquals": {"aws:SourceVpc": ["vpc-1", "<vpc>"]}}
+    assert ids(pol(allow("s3:GetObject", Condition=vpcs))) == ["GG003"]
+    assert ids(trust({"AWS": "arn:aws:iam::[ACCOUNT]:role/x"}), "trust") == ["GG003"]
+    f = findings(pol(allow("s3:GetObject", Condition=vpcs)))[0]
+    assert f.pointer == "/Statement/0/Condition/StringEquals/aws:SourceVpc/1" and "'<vpc>'" in f.message
+    # IPv6 literals, JSON-looking values and plain wildcards are not placeholders.
+    assert lint.placeholders("2001:db8::/32") == () and lint.placeholders('{"a": 1}') == ()
+    assert lint.placeholders("arn:aws:iam::*:role/[X]${Account}") == ("[X]", "${Account}")
+
+
+def test_lint_and_the_evaluator_agree_on_placeholders_in_exemptions() -> None:
+    # For each exemption value, GG601 says the break-glass role is spared exactly when the
+    # evaluator lets a request by that role through the same SCP.
+    values = {
+        "arn:aws:iam::${Account}:role/BreakGlassAdmin": False,  # never resolves: spares no one
+        "arn:aws:iam::${aws:PrincipalAccount}:role/BreakGlassAdmin": True,
+        "arn:aws:iam::*:role/[BREAK_GLASS_ROLE]": False,
+        "arn:aws:iam::*:role/${aws:username}": False,  # roles have no aws:username
+        "arn:aws:iam::*:role/BreakGlass*": True,
+        "arn:aws:iam::*:role/${AWS::StackName}": False,
+    }
+    role = "arn:aws:iam::111122223333:role/BreakGlassAdmin"
+    for value, spared in values.items():
+        scp = pol(deny("cloudtrail:StopLogging", Condition={"ArnNotLike": {"aws:PrincipalArn": value}}))
+        linted = "GG601" not in ids(scp, "scp", break_glass=(BG,))
+        decision = evaluate.evaluate(
+            evaluate.Request(role, "111122223333", "cloudtrail:StopLogging"),
+            scp_levels=[[evaluate.Policy("scp", scp)]],
+            identity=[evaluate.Policy("admin", pol(allow("*", "*")))])
+        assert linted is spared, value
+        assert (decision.reason != "explicit-deny") is spared, value
+    # A Deny aimed only at a placeholder principal matches no one: the break-glass role too.
+    aimed = pol(deny("*", Condition={"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::${Account}:root"}}))
+    assert ids(aimed, "scp", break_glass=(BG,)) == ["GG003"]
+    assert evaluate.is_policy_variable("aws:PrincipalTag/team") and not evaluate.is_policy_variable("Account")
+    # The evaluator never fills a placeholder in, even from a context that happens to hold its name.
+    assert evaluate.substitute("arn:aws:iam::${Account}:root", {"account": "1"}) is None
+    assert evaluate.substitute("arn:aws:iam::${aws:PrincipalAccount}:root",
+                               {"aws:principalaccount": "1"}) == "arn:aws:iam::1:root"
+
+
+def test_gg004_unreadable_input_gets_one_finding() -> None:
+    item = lint.LintInput("x.json", "identity", None, "", "{,", "",
+                          lint.Unreadable("not valid JSON: Expecting property name", 1, 2))
+    (f,) = lint.lint([item, lint.LintInput("y.json", "identity", pol(allow("s3:Gett")))])[:1]
+    assert (f.rule, f.path, f.line, f.column, f.pointer) == ("GG004", "x.json", 1, 2, "")
+    assert [g.rule for g in lint.lint([item, lint.LintInput("y.json", "identity", pol(allow("s3:Gett")))])] \
+        == ["GG004", "GG102"]
+
+
+def test_gg107_retired_services_and_actions() -> None:
+    assert ids(pol(deny(["macie:ListMemberAccounts", "macie2:GetFindings"]))) == ["GG107"]
+    assert ids(pol(deny("aws-marketplace:CreatePrivateMarketplace"))) == ["GG107"]
+    assert ids(pol(deny("aws-marketplace:CreatePrivateMarketplaceRequests"))) == []  # live
+    assert ids(pol(deny("aws-marketplace:CreatePrivateMarketplaceRequest"))) == ["GG102"]  # typo
+    assert ids(pol(deny("macey:ListMemberAccounts"))) == ["GG101"]
+    whole, part = findings(pol(deny("macie:*"))), findings(pol(deny(["macie:*", "s3:GetObject"])))
+    assert "the statement has no effect" in whole[0].message
+    assert "the statement still covers its other actions" in part[0].message
+    assert lint.BY_ID["GG107"].severity == "warning" and lint.BY_ID["GG102"].severity == "error"
+
+
+def test_retired_entries_are_unknown_to_the_catalog() -> None:
+    # An entry the catalog knows would never be consulted: the table and the catalog must agree.
+    for prefix in iamcatalog.RETIRED_SERVICES:
+        assert not iamcatalog.service_exists(prefix), prefix
+    for action in iamcatalog.RETIRED_ACTIONS:
+        assert iamcatalog.expand(action) == (), action
+        assert iamcatalog.service_exists(action.partition(":")[0]), action
+
+
+@pytest.mark.parametrize(("resource", "expected"), [
+    ("arn:aws:logs:::log-group:/app:*", ["GG106"]),
+    ("arn:aws:logs:eu-west-1::log-group:/app:*", ["GG106"]),
+    ("arn:aws:logs::111122223333:log-group:/app:*", ["GG106"]),
+    ("arn:aws:logs:*:*:log-group:/app:*", []),
+    ("arn:aws:logs:eu-west-1:111122223333:log-group:/app:*", []),
+])
+def test_gg106_empty_region_or_account(resource: str, expected: list[str]) -> None:
+    assert ids(pol(allow("logs:CreateLogStream", resource))) == expected
+
+
+def test_gg106_knows_aws_owned_resources() -> None:
+    assert ids(pol(allow("ssm:GetParameter", "arn:aws:ssm:*::parameter/aws/service/x"))) == []
+    assert ids(pol(allow("ssm:SendCommand", "arn:aws:ssm:*::document/AWS-RunShellScript"))) == []
+    assert ids(pol(allow("cloudformation:CreateChangeSet", "arn:aws:cloudformation:*:aws:transform/*"))) == []
+    assert ids(pol(allow("kms:Decrypt", "arn:aws:kms:*::key/*"))) == ["GG106"]
+    assert "use * for any" in findings(pol(allow("kms:Decrypt", "arn:aws:kms:*::key/*")))[0].message
+
+
+def test_gg108_arn_fits_none_of_the_actions() -> None:
+    assert ids(pol(allow("s3:GetObject", "arn:aws:s3:::b"))) == ["GG108"]
+    assert ids(pol(allow(["s3:GetObject", "s3:ListBucket"], ["arn:aws:s3:::b", "arn:aws:s3:::b/*"]))) == []
+    assert ids(pol(allow("s3:Get*", "arn:aws:s3:::b"))) == []  # s3:GetBucketPolicy takes the bucket
+    assert ids(pol(allow("logs:PutLogEvents", "arn:aws:logs:*:*:log-group:g"))) == ["GG108"]
+    assert ids(pol(allow("iam:PassRole", "arn:aws:iam::*:instance-profile/p"))) == ["GG108"]
+    # Left alone: NotAction, '*', actions the catalog lists no resource for, API Gateway's
+    # HTTP-method actions, NotResource.
+    assert ids(pol({"Effect": "Deny", "NotAction": "s3:GetObject", "Resource": "arn:aws:s3:::b"})) == []
+    assert ids(pol(deny("*", "arn:aws:s3:::b"))) == []
+    assert ids(pol(allow("s3:ListAllMyBuckets", "arn:aws:s3:::*"))) == []
+    assert ids(pol(allow("apigateway:GET", "arn:aws:apigateway:*::/restapis"))) == []
+    assert ids(pol({"Effect": "Deny", "Action": "s3:GetObject", "NotResource": "arn:aws:s3:::b"})) == []
+    # An ARN of another service than the actions' resources may be an alias: left alone too.
+    assert ids(pol(allow("logs:CreateLogStream", "arn:aws:s3:::bucket/*"))) == []
+
+
+def test_gg302_abac_is_not_a_least_privilege_warning() -> None:
+    actions = ["ec2:StartInstances", "ec2:StopInstances"]
+    assert ids(pol(allow(actions, "*"))) == ["GG302"]
+    for key in ("aws:ResourceTag/team", "ec2:ResourceTag/team"):
+        scoped = {"StringEquals": {key: "${aws:PrincipalTag/team}"}}
+        assert ids(pol(allow(actions, "*", Condition=scoped))) == [], key
+    for op in ("StringNotEquals", "StringEqualsIfExists", "ForAllValues:StringEquals"):
+        loose = {op: {"aws:ResourceTag/team": "a"}}
+        assert "GG302" in ids(pol(allow(actions, "*", Condition=loose))), op
+    request_tag = {"StringEquals": {"aws:RequestTag/team": "a"}}
+    assert ids(pol(allow(actions, "*", Condition=request_tag))) == ["GG302"]
+
+
+def test_gg403_audience_under_a_set_operator_is_reported_once() -> None:
+    web, sub = "sts:AssumeRoleWithWebIdentity", {f"{GH}:sub": "repo:o/r:ref:refs/heads/main"}
+    for op in ("ForAllValues:StringEquals", "ForAnyValue:StringEquals"):
+        got = ids(trust(GH_FED, web, {op: {f"{GH}:aud": "sts.amazonaws.com"}, "StringEquals": sub}), "trust")
+        assert "GG403" not in got and "GG501" in got, op
+    assert "GG403" in ids(trust(GH_FED, web, {"StringEquals": sub}), "trust")
+
+
+def test_gg505_deny_that_skips_requests_without_the_key() -> None:
+    mfa_false = {"Bool": {"aws:MultiFactorAuthPresent": "false"}}
+    assert ids(pol(deny("s3:*", Condition=mfa_false))) == ["GG505"]
+    assert ids(pol(deny("s3:*", Condition={"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}))) == []
+    assert ids(pol(allow("s3:GetObject", Condition={"Bool": {"aws:MultiFactorAuthPresent": "true"}}))) == []
+    assert ids(pol(deny("s3:*", Condition={"NumericGreaterThan": {"aws:MultiFactorAuthAge": "3600"}}))) \
+        == ["GG505"]
+    age_if_exists = {"NumericGreaterThanIfExists": {"aws:MultiFactorAuthAge": "1"}}
+    assert ids(pol(deny("s3:*", Condition=age_if_exists))) == []
+    # A Deny of the same document that catches the missing key closes the gap.
+    assert ids(pol(deny("s3:*", Condition=mfa_false),
+                   deny("s3:*", Condition={"Null": {"aws:MultiFactorAuthPresent": "true"}}))) == []
+
+
+def test_gg506_negated_test_on_a_key_requests_lack() -> None:
+    def scp(resource: Any, cond: dict[str, Any]) -> list[str]:
+        return ids(pol(deny("ec2:RunInstances", resource, Condition=cond)), "scp")
+
+    types = {"StringNotEquals": {"ec2:InstanceType": ["t3.micro"]}}
+    assert scp("*", types) == ["GG506"]
+    assert scp("arn:aws:ec2:*:*:instance/*", types) == []
+    assert scp("*", {**types, "Null": {"ec2:InstanceType": "false"}}) == []
+    assert scp("*", {"StringNotEqualsIfExists": {"ec2:InstanceType": ["t3.micro"]}}) == []
+    assert scp("*", {"StringNotEquals": {"aws:RequestedRegion": ["eu-west-1"]}}) == []  # always there
+    assert scp("*", {"StringEquals": {"ec2:InstanceType": ["p5.48xlarge"]}}) == []  # positive: fine
+    ec2_all = pol(deny("ec2:*", Condition={"StringNotEquals": {"ec2:InstanceType": "t3.micro"}}))
+    assert ids(ec2_all, "scp") == ["GG506"]
+
+    def bucket(values: Any, **extra: Any) -> list[str]:
+        cond = {"StringNotLike": {"s3:LocationConstraint": values}, **extra}
+        return ids(pol(deny("s3:CreateBucket", Condition=cond)), "scp")
+
+    assert bucket(["eu-*", "us-east-1"]) == ["GG506"]
+    assert bucket(["eu-*", "us-*"]) == ["GG506"]
+    assert bucket(["eu-*"]) == []
+    assert bucket(["eu-*", "us-east-1"], Null={"s3:LocationConstraint": "false"}) == []
+
+
+def test_gg507_multivalued_key_without_set_operator() -> None:
+    for key in ("aws:TagKeys", "aws:CalledVia", "aws:PrincipalOrgPaths", "sts:TransitiveTagKeys"):
+        assert ids(pol(deny("*", Condition={"StringEquals": {key: "x"}}))) == ["GG507"], key
+        assert ids(pol(deny("*", Condition={"ForAnyValue:StringEquals": {key: "x"}}))) == [], key
+        assert ids(pol(deny("*", Condition={"Null": {key: "true"}}))) == [], key
+    assert ids(pol(deny("*", Condition={"StringEquals": {"aws:RequestedRegion": "x"}}))) == []
+
+
 def test_findings_carry_pointer_line_and_source() -> None:
     text = json.dumps(pol(allow(["s3:GetObject", "s3:Gett"])), indent=2)
     (f,) = lint.lint([lint.LintInput("x.json", "identity", json.loads(text), "w", text)])
@@ -480,7 +702,15 @@ def test_positions_point_at_keys_and_elements() -> None:
 def test_malformed_documents_never_crash_the_rules() -> None:
     weird: list[Any] = [None, 1, "x", {"Statement": {"Effect": 1}}, {"Statement": [None, {"Action": {}}]},
                         pol({"Effect": "Allow", "Action": [None], "Principal": {"AWS": [1]},
-                             "Condition": {"StringLike": {"k": [{"a": 1}]}, "Bool": []}})]
+                             "Condition": {"StringLike": {"k": [{"a": 1}]}, "Bool": []}}),
+                        pol({"Effect": "Deny", "Action": ["ec2:RunInstances", "macie:*", "<a>"],
+                             "Resource": 5,
+                             "Principal": {"AWS": [None, "<p>"], "Federated": {"x": 1}},
+                             "Condition": {"StringNotEquals": {"ec2:InstanceType": [None, {}]},
+                                           "Bool": {"aws:MultiFactorAuthPresent": [False]},
+                                           "ArnNotLike": {"aws:PrincipalArn": ["${x", "${}", 3]}}}),
+                        pol({"Effect": "Deny", "NotAction": "s3:*", "Resource": ["arn:aws:s3:::", "arn:"],
+                             "Condition": {"StringNotLike": {"s3:LocationConstraint": None}}})]
     for doc in weird:
         for kind in lint.KINDS:
             lint.lint([lint.LintInput("x", kind, doc)], _options(break_glass=(BG,)))
@@ -499,7 +729,11 @@ def test_malformed_documents_never_crash_the_rules() -> None:
     (pol(deny("*")), "service-control-policies/a.json", "scp"),
     (pol(deny("*")), "boundaries/a.json", "boundary"),
     (pol(deny("*")), "permission-boundary.json", "boundary"),
-    (pol(deny("*")), "deny-only.json", "identity"),  # conservative: Deny-only is no proof
+    (pol(deny("*")), "deny-only.json", "scp"),  # Deny only and no Principal: a guardrail's shape
+    (pol(deny("*"), allow("s3:GetObject")), "mixed.json", "identity"),
+    ({"Version": "2012-10-17", "Statement": deny("*")}, "one.json", "scp"),
+    ({"Version": "2012-10-17", "Statement": []}, "empty.json", "identity"),
+    (pol(deny("*")), "boundaries/deny.json", "boundary"),  # the path wins over the content
     (pol(allow("*", "*")), "admin.json", "identity"),  # FullAWSAccess shape alone: not an SCP
     (pol(allow("*", "*")), "javascript/describe.json", "identity"),
     ([], "x.json", "identity"),
@@ -675,8 +909,7 @@ def test_cli_exit_codes_and_fail_on(run: Any, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("args", "message"), [
     (["missing.json"], "missing.json: no such file or directory"),
-    (["bad.json"], "bad.json:3:1: invalid JSON: Expecting property name"),
-    (["latin1.json"], "latin1.json: not UTF-8 text"),
+    (["good.json", "missing.json"], "missing.json: no such file or directory"),
     (["good.json", "--format", "xml"], "Invalid value for '--format'"),
     (["good.json", "--fail-on", "never"], "Invalid value for '--fail-on'"),
     (["good.json", "--type", "iam"], "Invalid value for '--type'"),
@@ -706,8 +939,11 @@ def test_lint_command_is_a_plain_function(tmp_path: Path, capsys: pytest.Capture
 def test_cli_type_break_glass_and_scp_limit(run: Any, tmp_path: Path) -> None:
     doc = pol(deny(DESTRUCTIVE_EC2, Condition={"ArnNotLike": {"aws:PrincipalArn": BG}}))
     path = _write(tmp_path / "deny.json", doc)
-    # Inferred identity: over the 6,144-character managed policy limit.
-    assert "GG201" in run(path).stdout
+    # As an identity policy: over the 6,144-character managed policy limit.
+    assert "GG201" in run(path, "--type", "identity").stdout
+    # Deny only and no Principal: inferred an SCP, within 10,240 bytes.
+    r = run(path)
+    assert r.exit_code == 0 and "GG201" not in r.stdout
     assert run(path, "--type", "scp").exit_code == 0
     r = run(path, "--type", "scp", "--scp-limit", "legacy")
     assert r.exit_code == 1 and "over the 5,120" in r.stdout

@@ -257,10 +257,25 @@ def select(alarm_ids: Iterable[str] | None = None) -> tuple[Alarm, ...]:
     return tuple(a for a in REGISTRY if a.id in wanted)
 
 
-def event_id(event: Mapping[str, Any], index: int) -> str | int:
-    """How an event is named in reports: its CloudTrail ``eventID``, else its position."""
+def event_id(event: Mapping[str, Any], index: int, source: str | None = None,
+             pointer: str | None = None) -> str | int:
+    """How an event is named in reports: its CloudTrail ``eventID``, else its position.
+
+    Args:
+        event: The CloudTrail record.
+        index: Its position among the records.
+        source: The file it was read from. When given, a record without an ``eventID`` is named
+            by the file and a JSON pointer to the record (``trail.json#/Records/3``): a string
+            that names the same record on every run. Without it, by its index.
+        pointer: The record's JSON pointer in the file (``/Records/3``; "" when the file is the
+            record); defaults to ``/INDEX``.
+    """
     value = event.get("eventID")
-    return value if isinstance(value, str) and value else index
+    if isinstance(value, str) and value:
+        return value
+    if source is None:
+        return index
+    return f"{source}#{pointer if pointer is not None else f'/{index}'}"
 
 
 def fired(events: Iterable[Mapping[str, Any]],

@@ -101,7 +101,9 @@ def test_(
         "delivers it), a JSON list of records or a single record.", dir_okay=False,
         metavar="FILE")],
     output_format: Annotated[Format, typer.Option(
-        "--format", help="text, or json: a JSON list of {\"event\": ID, \"fired\": list of alarm ids}.",
+        "--format", help="text, or json: a JSON list of {\"event\": REF, \"fired\": list of alarm "
+        "ids}; REF is the record's eventID, or FILE#/Records/INDEX (a JSON pointer into the file) "
+        "when it has none.",
     )] = Format.TEXT,
     config: Annotated[Path | None, typer.Option(
         "--config", "-c", help="Take the alarms from monitoring.alarms in this config "
@@ -124,16 +126,20 @@ def test_(
     except GuardgenError as exc:
         fail(exc)
     try:
-        events = read_events(file)
+        events, container = read_log(file)
     except InputError as exc:
         fail(str(exc))
     results = alarms.fired(events, [a.id for a in chosen])
+    source = str(file)
+    refs = [alarms.event_id(event, i, source, _pointer(container, i))
+            for i, event in enumerate(events)]
     if output_format is Format.JSON:
-        typer.echo(json.dumps([{"event": eid, "fired": ids} for eid, ids in results], indent=2))
+        report = [{"event": ref, "fired": ids} for ref, (_, ids) in zip(refs, results, strict=True)]
+        typer.echo(json.dumps(report, indent=2))
         return
-    width = max((len(str(eid)) for eid, _ in results), default=0)
-    for eid, ids in results:
-        typer.echo(f"{eid!s:<{width}}  {', '.join(ids) if ids else '-'}")
+    width = max((len(str(ref)) for ref in refs), default=0)
+    for ref, (_, ids) in zip(refs, results, strict=True):
+        typer.echo(f"{ref!s:<{width}}  {', '.join(ids) if ids else '-'}")
     hits = sum(1 for _, ids in results if ids)
     typer.echo(f"{len(results)} event{'s' if len(results) != 1 else ''}, {hits} set off an alarm "
                f"({len(chosen)} alarm{'s' if len(chosen) != 1 else ''} tested).", err=True)
@@ -165,12 +171,32 @@ def _configured_alarms(config: Path | None) -> list[str] | None:
     return ids
 
 
+def _pointer(container: str | None, index: int) -> str:
+    """The JSON pointer of record ``index`` in its file ("" for a file that is one record)."""
+    if container is None:
+        return ""
+    return f"/{container}/{index}" if container else f"/{index}"
+
+
 def read_events(path: Path) -> list[dict[str, Any]]:
-    """The records of a CloudTrail log file or a JSON list of records.
+    """The records of a CloudTrail log file or a JSON list of records (see :func:`read_log`).
+
+    Raises:
+        InputError: As :func:`read_log`.
+    """
+    return read_log(path)[0]
+
+
+def read_log(path: Path) -> tuple[list[dict[str, Any]], str | None]:
+    """The records of a CloudTrail log file or a JSON list of records, and where they sit.
 
     Args:
         path: A ``{"Records": [...]}`` file as CloudTrail writes it, or a JSON list of records;
             gzip-compressed files (``.json.gz``) are decompressed.
+
+    Returns:
+        The records, and the top-level member holding them: ``Records``, "" when the file is the
+        list itself, None when the file is a single record.
 
     Raises:
         InputError: The file cannot be read, is not JSON, or does not hold records; the message
@@ -196,13 +222,14 @@ def read_events(path: Path) -> list[dict[str, Any]]:
     except (ValueError, RecursionError) as exc:  # integers beyond Python's digit limit; deep nesting
         raise InputError(f"{path}: invalid JSON: {exc}") from None
     records: list[Any]
+    container: str | None
     if isinstance(doc, dict) and isinstance(doc.get("Records"), list):
-        records, where = doc["Records"], "Records"
+        records, where, container = doc["Records"], "Records", "Records"
     elif isinstance(doc, list):
-        records, where = doc, ""
+        records, where, container = doc, "", ""
     elif isinstance(doc, dict) and "eventName" in doc:
         # One record on its own, as the test corpus stores them and as the console shows them.
-        records, where = [doc], ""
+        records, where, container = [doc], "", None
     else:
         raise InputError(f"{path}: expected a CloudTrail log ({{\"Records\": [...]}}), a JSON "
                          "list of records or a single record")
@@ -210,7 +237,7 @@ def read_events(path: Path) -> list[dict[str, Any]]:
         if not isinstance(record, dict):
             raise InputError(f"{path}: {where}[{i}]: expected a CloudTrail record (a JSON object), "
                              f"got {_json_type(record)}")
-    return [dict(r) for r in records]
+    return [dict(r) for r in records], container
 
 
 def _json_type(value: Any) -> str:

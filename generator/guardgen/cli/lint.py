@@ -6,7 +6,9 @@ tested without Typer. It does the I/O (reading the config or the files, printing
 the formats live in :mod:`guardgen.policy.lint`.
 
 Exit codes follow the main CLI: 0 no finding at or above ``--fail-on``; 1 some finding is;
-2 usage error (a bad flag, an unreadable file, invalid JSON, an invalid config).
+2 usage error (a bad flag, a path that does not exist, an invalid config). A file that cannot be
+read, is not UTF-8 or is not JSON is not a usage error: it becomes a GG004 finding for that file,
+in every format, and the other files are still linted.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import TYPE_CHECKING, Annotated, cast
 import typer
 
 if TYPE_CHECKING:
-    from ..policy.lint import Kind, LintInput, LintOptions, Severity
+    from ..policy.lint import Finding, Kind, LintInput, LintOptions, Severity, Unreadable
 
 from .common import EXIT_INVALID, EXIT_OK, describe
 
@@ -98,48 +100,84 @@ def _policy_files(paths: Sequence[Path]) -> list[tuple[Path, bool]]:
     return out
 
 
-def _read(path: Path) -> tuple[str, object]:
+def _read(path: Path) -> tuple[str | None, object, Unreadable | None]:
+    """A file's text and JSON, or why it cannot be linted (the text is kept when it was read)."""
+    from ..policy.lint import Unreadable
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+        data = path.read_bytes()
     except OSError as exc:
-        raise UsageError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+        return None, None, Unreadable(f"cannot read the file: {exc.strerror or exc}")
     try:
-        return text, json.loads(text)
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        return None, None, Unreadable(f"not UTF-8 text: byte {exc.start} (0x{data[exc.start]:02x}) "
+                                      "cannot be decoded", line, column)
+    if text.startswith("\ufeff"):
+        return text, None, Unreadable("not valid JSON: the file starts with a UTF-8 byte order mark, "
+                                      "which JSON does not allow (AWS rejects it); save it without one",
+                                      1, 1)
+    try:
+        return text, json.loads(text), None
     except json.JSONDecodeError as exc:
-        raise UsageError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+        return text, None, Unreadable(f"not valid JSON: {exc.msg}", exc.lineno, exc.colno)
+    except (ValueError, RecursionError) as exc:  # integers beyond Python's digit limit; deep nesting
+        return text, None, Unreadable(f"not valid JSON: {exc}")
 
 
 def file_inputs(paths: Sequence[Path], policy_type: str | None) -> list[LintInput]:
     """Read policy files and type each one.
 
     Args:
-        paths: Files (always linted) or directories (every ``*.json`` below with a Statement;
-            ``*.tf.json`` and other JSON are skipped).
+        paths: Files (always linted) or directories (every ``*.json`` below with a Statement, and
+            every one that is not valid JSON; ``*.tf.json`` and other JSON are skipped).
         policy_type: The type of every file; None to infer each one.
 
     Returns:
-        One input per file, named relative to the working directory when below it.
+        One input per file, named relative to the working directory when below it. A file that
+        cannot be read, is not UTF-8 or is not JSON is an input marked ``unreadable``.
 
     Raises:
-        UsageError: A path does not exist, or a file is not UTF-8 or not valid JSON.
+        UsageError: A path does not exist.
     """
     from ..policy.lint import LintInput, infer_kind
 
     inputs = []
     cwd = Path.cwd().resolve()
     for path, named in _policy_files(paths):
-        text, document = _read(path)
+        text, document, unreadable = _read(path)
+        shown = _display(path, cwd)
+        if unreadable is not None:
+            kind = cast("Kind", policy_type or "identity")
+            reason = "given with --type" if policy_type else "not inferred: the file could not be read"
+            inputs.append(LintInput(shown, kind, None, "", text, reason, unreadable))
+            continue
         if not named and not (isinstance(document, dict) and "Statement" in document):
             continue  # a directory's other JSON files (manifests, tfvars) are not policies
-        shown = _display(path, cwd)
         if policy_type:
             kind, reason = cast("Kind", policy_type), "given with --type"
         else:
             kind, reason = infer_kind(document, shown)
         inputs.append(LintInput(shown, kind, document, "", text, reason))
     return inputs
+
+
+def inferred_types(findings: Sequence[Finding], inputs: Sequence[LintInput]) -> list[str]:
+    """For the text report: the type each file with findings was linted as, when it was inferred
+    rather than given (findings depend on it: an SCP has other rules than an identity policy).
+
+    Args:
+        findings: What was found.
+        inputs: The documents linted.
+
+    Returns:
+        One ``path: linted as KIND (why)`` line per such file.
+    """
+    with_findings = {f.path for f in findings}
+    return [f"{d.path}: linted as {d.kind} ({d.kind_reason})" for d in inputs
+            if d.path in with_findings and d.kind_reason.startswith(("inferred", "default"))]
 
 
 def plan_inputs(config: Path, scp_limit: str | None) -> tuple[list[LintInput], LintOptions]:
@@ -226,9 +264,11 @@ def lint_command(paths: Sequence[Path], policy_type: str | None, fmt: str, fail_
     if fmt == Format.JSON.value:
         typer.echo(lint.format_json(findings, inputs, __version__), nl=False)
     elif fmt == Format.SARIF.value:
-        typer.echo(lint.format_sarif(findings, __version__), nl=False)
+        typer.echo(lint.format_sarif(findings, __version__, inputs), nl=False)
     else:
         typer.echo(lint.format_text(findings), nl=False)
+        for line in inferred_types(findings, inputs):
+            typer.echo(line, err=True)
         typer.echo(lint.summary(findings, len(inputs)), err=True)
     return EXIT_FINDINGS if lint.fails(findings, cast("Severity", fail_on)) else EXIT_OK
 
@@ -240,9 +280,10 @@ conventions.
 
 Without PATHS, lints every document of the config's plan (SCPs, boundaries, trust and role
 policies, monitoring policies), named by its path in the output tree. With PATHS (files or
-directories of *.json), lints those; each file's type is inferred conservatively (a Principal
-with sts:AssumeRole* only: trust; a path naming scp or boundary; otherwise identity): use
---type to set it.
+directories of *.json), lints those; each file's type is inferred (a Principal with
+sts:AssumeRole* only: trust; a path naming scp or boundary; Deny statements only and no
+Principal: scp; otherwise identity) and reported with the findings: use --type to set it. A file
+that is not readable, not UTF-8 or not JSON is a GG004 finding; the others are still linted.
 
 Exit 0 when no finding reaches --fail-on, 1 when one does, 2 on a usage error."""
 

@@ -49,7 +49,9 @@ Choices where AWS's documentation is silent or where the model has to simplify (
   and in the values of String and ARN operators. ``${*}``, ``${?}`` and ``${$}`` give the literal
   character; ``${key, 'default'}`` is supported; substituted text never acts as a wildcard. A
   variable that cannot be resolved (missing or list-valued key, no default) makes that one policy
-  value match nothing, so a negated operator whose every value is unresolvable is true. The
+  value match nothing, so a negated operator whose every value is unresolvable is true. Text
+  between ``${`` and ``}`` that names no condition key (``${Account}``, ``${AWS::Region}``, a
+  template placeholder left in) never resolves, whatever the context holds. The
   variables page says such a statement "might" be invalid; matching nothing is the fail-closed
   reading for Deny statements with negated operators.
 * ``aws:PrincipalArn`` (the role ARN, not the session ARN, for a role session; the role path is
@@ -84,6 +86,8 @@ __all__ = [
     "Reason",
     "Request",
     "evaluate",
+    "is_policy_variable",
+    "substitute",
 ]
 
 PolicyType = Literal["scp", "resource", "identity", "boundary"]
@@ -522,6 +526,43 @@ def _parse_uncached(policy: Policy, policy_type: PolicyType, partition: str) -> 
 Segment = tuple[str, bool]
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
 _ESCAPES = {"*": "*", "?": "?", "$": "$"}
+# A policy variable names a condition key: ``service:name`` (aws:username, aws:PrincipalTag/team,
+# kms:EncryptionContext:aws:logs:arn) or an OIDC provider's ``host/path:claim``.
+_VARIABLE_KEY = re.compile(r"[^\s:,'{}$]+:[^\s,'{}$]+")
+_DEFAULT = re.compile(r"\s*'[^']*'\s*")
+
+
+def is_policy_variable(name: str) -> bool:
+    """Tell whether the text between ``${`` and ``}`` is something IAM substitutes.
+
+    True for a condition key (optionally with a ``, 'default'``) and for the escapes ``*``, ``?``
+    and ``$``; false for anything else (``Account``, ``AWS::Region``, ``var.account_id``), which
+    is a template placeholder left in the policy and never resolves.
+    """
+    inner = name.strip()
+    if inner in _ESCAPES:
+        return True
+    key, comma, default = inner.partition(",")
+    key = key.strip()
+    if comma and not _DEFAULT.fullmatch(default):
+        return False
+    return "::" not in key and _VARIABLE_KEY.fullmatch(key) is not None
+
+
+def substitute(template: str, context: Mapping[str, str]) -> str | None:
+    """A policy value with its policy variables replaced, as evaluation does.
+
+    Args:
+        template: A Resource or condition value.
+        context: Lower-cased condition key → value; looked up with ``get``.
+
+    Returns:
+        The text (substituted values and escapes inserted as they are), or None when some
+        ``${...}`` cannot be resolved: a key the context lacks and no default, or text that is
+        not a policy variable at all. Such a value matches nothing.
+    """
+    segments = _expand(template, context, True)
+    return None if segments is None else _literal(segments)
 
 
 def _expand(template: str, ctx: Context, variables: bool) -> tuple[Segment, ...] | None:
@@ -537,6 +578,8 @@ def _expand(template: str, ctx: Context, variables: bool) -> tuple[Segment, ...]
         if inner in _ESCAPES:
             segments.append((_ESCAPES[inner], False))
             continue
+        if not is_policy_variable(inner):
+            return None  # a template placeholder, not a variable: nothing supplies it
         key, comma, default = inner.partition(",")
         default = default.strip()
         value = ctx.get(key.strip().lower())

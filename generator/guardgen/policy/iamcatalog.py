@@ -23,8 +23,12 @@ from dataclasses import dataclass
 from typing import Any
 
 _PLACEHOLDER = re.compile(r"\$\{[^}]*\}")
-# Condition keys name their variable part ${TagKey}, or <key> for a few S3 ones.
+# The explicit spellings of a condition key's variable part in the catalog: ${TagKey} for most
+# services, <key> for S3's object tags. Two more spellings are implicit and derived from these in
+# :func:`_key_template`: an empty suffix (glacier:ResourceTag/) and a bare word (tag-key in
+# secretsmanager:ResourceTag/tag-key).
 _KEY_PLACEHOLDER = re.compile(r"\$\{[^}]*\}|<[^>]*>")
+_BARE_PLACEHOLDER = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 
 GLOBAL_KEYS_SOURCE = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html"
 MULTIVALUED_SOURCE = ("https://docs.aws.amazon.com/IAM/latest/UserGuide/"
@@ -125,6 +129,29 @@ GLOBAL_CONDITION_KEYS: dict[str, KeyType] = {
 # Service keys are multivalued when the catalog types them ArrayOfString/ArrayOfARN/ArrayOfBool.
 MULTIVALUED_GLOBAL_KEYS = tuple(k for k, t in GLOBAL_CONDITION_KEYS.items() if t.multivalued)
 
+@dataclass(frozen=True)
+class Absent:
+    """When a key is missing from a whole class of requests, and the value its absence stands
+    for when AWS documents one (a bucket created without a location constraint is in us-east-1)."""
+
+    when: str
+    means: str | None = None
+
+
+# Keys missing from a whole class of requests even where the action lists them: a condition that
+# needs the key to be present silently skips that class, and a negated one always matches it.
+ABSENT_KEYS: dict[str, Absent] = {
+    "aws:multifactorauthpresent": Absent("requests signed with long-term access keys carry no "
+                                         "MFA information"),
+    "aws:multifactorauthage": Absent("requests made without MFA carry no MFA age"),
+    "s3:locationconstraint": Absent("CreateBucket in us-east-1 sends no location constraint",
+                                    "us-east-1"),
+}
+ABSENT_KEYS_SOURCES = (
+    GLOBAL_KEYS_SOURCE + "#condition-keys-multifactorauthpresent",
+    "https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html",
+)
+
 # Claims of an OIDC provider that STS exposes as condition keys ``<provider>:<claim>`` in the
 # trust policy of a role that trusts that provider (AWS supports no custom claims). ``amr``
 # (authentication methods) is a list; the others are single strings.
@@ -212,6 +239,64 @@ def expand(action: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+@dataclass(frozen=True)
+class Retired:
+    """A service or action AWS has retired: requests for it no longer exist, so a policy naming it
+    neither grants nor denies anything through it. ``what`` names it for messages."""
+
+    what: str
+    source: str
+
+
+_PRIVATE_MARKETPLACE = Retired(
+    "a legacy Private Marketplace action (private marketplaces are now managed with the "
+    "AWS Marketplace Catalog API)",
+    "https://docs.aws.amazon.com/marketplace-catalog/latest/api-reference/private-marketplace.html")
+
+# Services AWS has discontinued, by service prefix. Consulted only for prefixes the catalog does
+# not know: a retired service still in the catalog snapshot is left to the catalog.
+RETIRED_SERVICES: dict[str, Retired] = {
+    "macie": Retired("Amazon Macie Classic (discontinued; Amazon Macie is macie2)",
+                     "https://docs.aws.amazon.com/macie/1.0/APIReference/API_S3Resource.html"),
+    "elastic-inference": Retired("Amazon Elastic Inference (no longer available)",
+                                 "https://docs.aws.amazon.com/cli/latest/reference/elastic-inference/index.html"),
+    "iotthingsgraph": Retired("AWS IoT Things Graph (discontinued)",
+                              "https://docs.aws.amazon.com/cli/latest/reference/iotthingsgraph/index.html"),
+}
+
+# Actions of live services that AWS has retired, lower-cased. The Private Marketplace ones are the
+# actions of the old AWSPrivateMarketplaceAdminFullAccess that the catalog no longer lists (the
+# ones it still lists, such as AssociateProductsWithPrivateMarketplace, remain valid).
+RETIRED_ACTIONS: dict[str, Retired] = {
+    f"aws-marketplace:{name.lower()}": _PRIVATE_MARKETPLACE for name in (
+        "CreatePrivateMarketplace", "CreatePrivateMarketplaceProfile",
+        "UpdatePrivateMarketplaceProfile", "DescribePrivateMarketplaceProfile",
+        "StartPrivateMarketplace", "StopPrivateMarketplace", "DescribePrivateMarketplaceStatus",
+        "DescribePrivateMarketplaceSettings", "UpdatePrivateMarketplaceSettings",
+        "ListPrivateMarketplaceProducts", "DescribePrivateMarketplaceProducts")
+}
+
+
+@functools.cache
+def retired(action: str) -> Retired | None:
+    """Why an action pattern names only retired things, or None.
+
+    Only asked about patterns that match nothing in the catalog: a literal service prefix of
+    :data:`RETIRED_SERVICES`, or a name (wildcards allowed) that matches an entry of
+    :data:`RETIRED_ACTIONS`.
+    """
+    prefix, sep, name = action.partition(":")
+    if not sep or not prefix or not name or expand(action):
+        return None
+    if prefix.lower() in RETIRED_SERVICES:
+        return RETIRED_SERVICES[prefix.lower()]
+    for retired_action, why in RETIRED_ACTIONS.items():
+        svc, _, retired_name = retired_action.partition(":")
+        if glob_match(prefix, svc) and glob_match(name, retired_name):
+            return why
+    return None
+
+
 def _privilege(action: str) -> Mapping[str, Any]:
     prefix, _, name = action.partition(":")
     canonical = actions(prefix).get(name.lower())
@@ -235,9 +320,61 @@ def resource_types(action: str) -> tuple[str, ...]:
 
 # -- resources --------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Supplement:
+    """An ARN format AWS documents that the Service Authorization Reference leaves out.
+
+    ``resource_type`` names the service's resource type the format is another spelling of (or a
+    type of its own); ``actions`` lists the actions that take it when the catalog's actions do not
+    already name that type.
+    """
+
+    prefix: str
+    resource_type: str
+    arn: str
+    source: str
+    actions: tuple[str, ...] = ()
+
+
+# Resources owned by AWS itself: SSM's AWS-owned documents, public parameters and automation
+# definitions have no account in their ARN (arn:aws:ssm:us-east-1::document/AWS-RunShellScript),
+# nor have Resource Explorer's service views, which AWS managed policies name; CloudFormation's
+# macros (transforms) belong to the account "aws". Data-perimeter SCPs name these ARNs in
+# NotResource; without them they would read as ARNs that match nothing.
+SUPPLEMENTS: tuple[Supplement, ...] = (
+    Supplement("ssm", "document", "arn:${Partition}:ssm:${Region}::document/${DocumentName}",
+               "https://docs.aws.amazon.com/systems-manager/latest/userguide/documents.html"),
+    Supplement("ssm", "parameter",
+               "arn:${Partition}:ssm:${Region}::parameter/${ParameterNameWithoutLeadingSlash}",
+               "https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-public-parameters.html"),
+    Supplement("ssm", "automation-definition",
+               "arn:${Partition}:ssm:${Region}::automation-definition/${AutomationDefinitionName}:${VersionId}",
+               "https://docs.aws.amazon.com/systems-manager/latest/userguide/automation-documents.html"),
+    Supplement("resource-explorer-2", "view",
+               "arn:${Partition}:resource-explorer-2:${Region}::view/${ViewName}/${ViewUuid}",
+               "https://docs.aws.amazon.com/resource-explorer/latest/apireference/API_GetServiceView.html"),
+    Supplement("cloudformation", "transform",
+               "arn:${Partition}:cloudformation:${Region}:aws:transform/${TransformName}",
+               "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-iam-template.html",
+               ("CreateChangeSet",)),
+)
+
+
 def arn_patterns(prefix: str) -> Mapping[str, str]:
     """The resource types of a service with their ARN formats (``${Placeholder}`` segments)."""
     return {name: str(r.get("arn", "")) for name, r in _service(prefix).get("resources", {}).items()}
+
+
+@functools.cache
+def resource_type_formats(prefix: str, resource_type: str) -> tuple[str, ...]:
+    """The ARN formats of one resource type of a service (the catalog's, then the supplements')."""
+    resources = _service(prefix).get("resources", {})
+    lowered = {name.lower(): r for name, r in resources.items()}
+    found = lowered.get(resource_type.lower(), {})
+    out = [str(found["arn"])] if found.get("arn") else []
+    out += [s.arn for s in SUPPLEMENTS
+            if s.prefix == prefix.lower() and s.resource_type.lower() == resource_type.lower()]
+    return tuple(out)
 
 
 @functools.cache
@@ -246,16 +383,58 @@ def arn_formats() -> Mapping[str, tuple[str, ...]]:
 
     That name is usually the service prefix but not always (``catalog`` for Service Catalog);
     formats whose service segment is itself a placeholder are left out, since they would make
-    every service look known.
+    every service look known. :data:`SUPPLEMENTS` are included.
     """
     formats: dict[str, set[str]] = {}
-    for data in _services().values():
-        for resource in data.get("resources", {}).values():
-            arn = str(resource.get("arn", ""))
-            parts = arn.split(":", 5)
-            if len(parts) == 6 and parts[2] and not _PLACEHOLDER.search(parts[2]):
-                formats.setdefault(parts[2].lower(), set()).add(arn)
+    arns = [str(r.get("arn", "")) for data in _services().values()
+            for r in data.get("resources", {}).values()]
+    for arn in [*arns, *(s.arn for s in SUPPLEMENTS)]:
+        parts = arn.split(":", 5)
+        if len(parts) == 6 and parts[2] and not _PLACEHOLDER.search(parts[2]):
+            formats.setdefault(parts[2].lower(), set()).add(arn)
     return {svc: tuple(sorted(arns)) for svc, arns in formats.items()}
+
+
+@functools.cache
+def action_resources(action: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The resource types one action (no wildcards) can be authorized against, each with its ARN
+    formats; empty when it takes none (``"Resource": "*"``) or is unknown."""
+    prefix = action.partition(":")[0].lower()
+    name = action.partition(":")[2].lower()
+    out = [(t, resource_type_formats(prefix, t)) for t in resource_types(action)]
+    out += [(s.resource_type, (s.arn,)) for s in SUPPLEMENTS if s.prefix == prefix
+            and name in (a.lower() for a in s.actions) and s.resource_type not in resource_types(action)]
+    return tuple(out)
+
+
+@functools.cache
+def _context_keys(action: str, resource_type: str) -> tuple[frozenset[str], tuple[re.Pattern[str], ...]]:
+    """The service keys in the request context when ``action`` is authorized against a resource
+    of ``resource_type`` ("" for an action without one): the keys the catalog lists for the
+    action itself, for that resource type of the action, and for the resource type."""
+    privilege = _privilege(action)
+    types = privilege.get("resource_types", {})
+    listed = [*types.get("", {}).get("condition_keys", [])]
+    if resource_type:
+        by_lower = {k.lower(): v for k, v in types.items()}
+        listed += by_lower.get(resource_type.lower(), {}).get("condition_keys", [])
+        resources = {k.lower(): v for k, v in _service(action.partition(":")[0]).get("resources", {}).items()}
+        listed += resources.get(resource_type.lower(), {}).get("condition_keys", [])
+    exact, templated = set(), []
+    for key in listed:
+        template = _key_template(str(key))
+        if template is None:
+            exact.add(str(key).lower())
+        else:
+            templated.append(_template_regex(template[0]))
+    return frozenset(exact), tuple(templated)
+
+
+def key_in_context(action: str, resource_type: str, key: str) -> bool:
+    """Tell whether the catalog lists ``key`` among the keys of a request for ``action`` on a
+    resource of ``resource_type`` ("" for an action that takes no resource)."""
+    exact, templated = _context_keys(action, resource_type)
+    return key.lower() in exact or any(t.fullmatch(key) for t in templated)
 
 
 def arn_service_known(name: str) -> bool:
@@ -293,18 +472,71 @@ def _template_regex(key: str) -> re.Pattern[str]:
     return re.compile(".+".join(re.escape(p) for p in pieces), re.IGNORECASE | re.DOTALL)
 
 
+def _all_catalog_keys() -> list[str]:
+    return [*GLOBAL_CONDITION_KEYS, *(key for prefix in sorted(_services())
+                                      for key in condition_keys(prefix))]
+
+
+@functools.cache
+def _placeholder_stems() -> frozenset[str]:
+    """Key names (lower-cased, between the ``:`` and the ``/``) that some service spells with an
+    explicit placeholder after the slash: ``resourcetag`` from ``aws:ResourceTag/${TagKey}``."""
+    stems = set()
+    for key in _all_catalog_keys():
+        stem, slash, suffix = key.partition(":")[2].partition("/")
+        if slash and _KEY_PLACEHOLDER.fullmatch(suffix):
+            stems.add(stem.lower())
+    return frozenset(stems)
+
+
+def _key_template(key: str) -> tuple[str, str] | None:
+    """A catalog key with its variable part spelled ``${...}``, and how the catalog spelled it.
+
+    None for a literal key. The forms: ``${Name}`` and ``<name>`` as written; an empty suffix after
+    the last ``/`` (``glacier:ResourceTag/``); a bare lower-case word after the ``/`` of a key
+    name that other keys spell with an explicit placeholder (``secretsmanager:ResourceTag/tag-key``
+    next to everyone else's ``ResourceTag/${TagKey}``), so a documented literal key such as
+    ``ssm:resourceTag/aws:ssmmessages:session-id`` stays literal.
+    """
+    found = _KEY_PLACEHOLDER.search(key)
+    if found:
+        return key, "<name>" if found.group().startswith("<") else "${Name}"
+    prefix, _, name = key.partition(":")
+    stem, slash, suffix = name.partition("/")
+    if not slash or "/" in suffix:
+        return None
+    if suffix == "":
+        return f"{key}${{Name}}", "empty suffix"
+    if stem.lower() in _placeholder_stems() and _BARE_PLACEHOLDER.fullmatch(suffix):
+        return f"{prefix}:{stem}/${{{suffix}}}", "bare word"
+    return None
+
+
+def templated_condition_keys() -> Mapping[str, tuple[tuple[str, str], ...]]:
+    """Every service key with a variable part, by service prefix: (the catalog's spelling, the
+    form of its placeholder: ``${Name}``, ``<name>``, ``empty suffix`` or ``bare word``)."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for prefix in sorted(_services()):
+        for key in condition_keys(prefix):
+            template = _key_template(key)
+            if template is not None:
+                out.setdefault(prefix, []).append((key, template[1]))
+    return {p: tuple(keys) for p, keys in out.items()}
+
+
 @functools.cache
 def _key_index() -> _KeyIndex:
     exact: dict[str, KeyType] = {}
     templated: dict[str, dict[str, tuple[re.Pattern[str], KeyType]]] = {}
 
     def add(key: str, kind: KeyType) -> None:
-        lowered = key.lower()
-        if _KEY_PLACEHOLDER.search(key):
+        template = _key_template(key)
+        if template is not None:
+            lowered = template[0].lower()
             group = templated.setdefault(lowered.partition(":")[0], {})
-            group.setdefault(lowered, (_template_regex(key), kind))
+            group.setdefault(lowered, (_template_regex(template[0]), kind))
         else:
-            exact.setdefault(lowered, kind)
+            exact.setdefault(key.lower(), kind)
 
     # Global keys first: where a service repeats one (aws:TagKeys...), the page's type wins.
     for key, kind in GLOBAL_CONDITION_KEYS.items():
@@ -399,7 +631,11 @@ def _format_globs(service: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """The ARN formats of an ARN service as globs split into their six parts."""
     out = []
     for fmt in arn_formats().get(service, ()):
-        out.append((fmt, tuple(_PLACEHOLDER.sub("*", fmt).split(":", 5))))
+        parts = fmt.split(":", 5)
+        # A placeholder for the region or the account stands for a non-empty value: the format
+        # would spell an empty part literally (arn:${Partition}:s3:::${BucketName}).
+        globs = [_PLACEHOLDER.sub("?*" if k in (3, 4) else "*", part) for k, part in enumerate(parts)]
+        out.append((fmt, tuple(globs)))
     return tuple(out)
 
 
@@ -408,8 +644,10 @@ def matching_arn_formats(arn: str) -> tuple[str, ...]:
     """The catalog's ARN formats a Resource ARN from a policy can match, wildcards included.
 
     Policy variables (``${aws:username}``) and the formats' placeholders both stand for any
-    text; partition, region, account and resource parts are compared as globs that must have
-    a common match. Empty when the ARN is not six-part or its service has no format here.
+    text, except that a format's region or account placeholder needs at least one character
+    (``arn:aws:logs:::log-group:x`` matches no logs format); partition, region, account and
+    resource parts are compared as globs that must have a common match. Empty when the ARN is
+    not six-part or its service has no format here.
     """
     parts = _PLACEHOLDER.sub("*", arn).split(":", 5)
     if len(parts) < 6 or parts[0].lower() != "arn":

@@ -3,7 +3,8 @@
 Rule ids are ``GG`` and three digits; the hundreds say what a rule looks at, and an id is never
 reused for another meaning (retired ids stay retired):
 
-- GG0xx  the policy language itself (AWS would reject the document, or read it differently)
+- GG0xx  the policy language itself (AWS would reject the document, or read it differently),
+         template placeholders left in, files that are not JSON
 - GG1xx  the IAM catalog: services, actions, condition keys and operators, resource ARNs
 - GG2xx  quotas (document sizes)
 - GG3xx  over-broad grants (wildcards, NotAction/NotResource in an Allow)
@@ -43,7 +44,9 @@ from .model import (
     Rule,
     Severity,
     Stmt,
+    Unreadable,
     parse_operator,
+    placeholders,
 )
 from .positions import positions
 from .rules import BY_ID, REGISTRY
@@ -54,7 +57,7 @@ from .rules.trust import broad_subject
 __all__ = [
     "ALL", "BY_ID", "KINDS", "POLICY_VERSION", "REGISTRY", "SARIF_SCHEMA", "SEVERITIES", "Cond",
     "Doc", "Finding", "Hit", "Kind", "LintInput", "LintOptions", "Rule", "Severity", "Stmt",
-    "applies", "broad_subject", "fails", "format_json", "format_sarif", "format_text",
-    "infer_kind", "lint", "minify", "normalized_statement", "parse_operator", "positions",
-    "summary",
+    "Unreadable", "applies", "broad_subject", "fails", "format_json", "format_sarif", "format_text",
+    "infer_kind", "lint", "minify", "normalized_statement", "parse_operator", "placeholders",
+    "positions", "summary",
 ]

@@ -21,6 +21,7 @@ from .model import (
 )
 from .positions import locate, positions
 from .rules import REGISTRY
+from .rules.language import UNREADABLE
 
 if TYPE_CHECKING:
     pass
@@ -47,12 +48,14 @@ def infer_kind(document: Any, path: str = "") -> tuple[Kind, str]:
         The type and a short reason shown in reports (``inferred: ...`` or ``default: ...``).
 
     A Principal makes it a trust policy (when every action is sts:AssumeRole* or a session
-    option), a key policy (every action kms:) or a resource policy. Without one, only the path
-    makes it an SCP (a component naming scp, scps or service-control-policies) or a boundary
-    (naming a boundary); anything else is an identity policy. Shapes are not enough: Deny-only
-    documents are common identity policies too, and FullAWSAccess's Allow * on * is also an
-    administrator identity policy, which must not escape the identity rules by being taken for
-    an SCP. A wrong guess shows as findings that do not fit; --type settles it.
+    option), a key policy (every action kms:) or a resource policy. Without one, the path makes
+    it an SCP (a component naming scp, scps or service-control-policies) or a boundary (naming a
+    boundary); failing that, a document whose every statement is a Deny is an SCP: the shape of
+    a guardrail, and the rules that differ for an SCP (its size limit, break-glass exemptions)
+    are the ones such a document needs. Anything else is an identity policy: FullAWSAccess's
+    Allow * on * is also an administrator identity policy, which must not escape the identity
+    rules by being taken for an SCP. A wrong guess shows as findings that do not fit; --type
+    settles it.
     """
     statements = _statement_objects(document)
     if any("Principal" in s or "NotPrincipal" in s for s in statements):
@@ -69,6 +72,8 @@ def infer_kind(document: Any, path: str = "") -> tuple[Kind, str]:
         return "scp", "inferred: the path names an SCP"
     if any(_BOUNDARY_PATH.search(p) for p in parts):
         return "boundary", "inferred: the path names a permission boundary"
+    if statements and all(s.get("Effect") == "Deny" for s in statements):
+        return "scp", "inferred: every statement is a Deny and none names a Principal"
     return "identity", "default: no Principal, nothing marks it as an SCP or boundary (use --type)"
 
 
@@ -84,7 +89,8 @@ def lint(docs: Sequence[LintInput], options: LintOptions | None = None) -> list[
     """Run every rule that applies to each document's type over it.
 
     Pure, given the IAM catalog (loaded on the first rule that asks). A document that is not
-    even a policy yields GG001 findings; no input makes a rule raise.
+    even a policy yields GG001 findings, a file that could not be read one GG004 finding; no
+    input makes a rule raise.
 
     Args:
         docs: The documents, each with its type and, optionally, its text (for line numbers).
@@ -98,12 +104,15 @@ def lint(docs: Sequence[LintInput], options: LintOptions | None = None) -> list[
     out: list[Finding] = []
     for item in docs:
         doc = Doc(item, options)
-        found = [(rule, pointer, message) for rule in REGISTRY if applies(rule, item.kind)
-                 for pointer, message in rule.check(doc)]
-        where = positions(item.text) if found and item.text is not None else {}
+        # An unreadable file has no document: only the rule that says so looks at it.
+        rules = [UNREADABLE] if item.unreadable else [r for r in REGISTRY if applies(r, item.kind)]
+        found = [(rule, pointer, message) for rule in rules for pointer, message in rule.check(doc)]
+        where = positions(item.text) if found and item.text is not None and not item.unreadable else {}
         mine = []
         for rule, pointer, message in found:
             line, column = locate(where, pointer)
+            if item.unreadable:
+                line, column = item.unreadable.line, item.unreadable.column
             mine.append(Finding(rule.id, rule.name, rule.severity, message, item.path, pointer,
                                 item.where, line, column, rule.source))
         mine.sort(key=lambda f: (f.line or 0, f.column or 0, f.pointer, f.rule))

@@ -130,12 +130,20 @@ def _sarif_result(f: Finding, index: int) -> dict[str, Any]:
     return result
 
 
-def format_sarif(findings: Sequence[Finding], version: str) -> str:
+def _sarif_artifact(doc: LintInput) -> dict[str, Any]:
+    return {"location": {"uri": _uri(doc.path)},
+            "properties": {"policyType": doc.kind, "policyTypeReason": doc.kind_reason}}
+
+
+def format_sarif(findings: Sequence[Finding], version: str,
+                 docs: Sequence[LintInput] | None = None) -> str:
     """Render a SARIF 2.1.0 log for GitHub code scanning (``upload-sarif``).
 
     Args:
         findings: What :func:`lint` returned.
         version: guardgen's version, the driver's.
+        docs: The documents linted; when given, listed as the run's artifacts with the policy
+            type each was linted as and why (``properties.policyType``, ``policyTypeReason``).
 
     Returns:
         One run whose driver lists every rule of the registry (id, name, descriptions, helpUri,
@@ -143,14 +151,13 @@ def format_sarif(findings: Sequence[Finding], version: str) -> str:
         known, and JSON pointer (as a logical location).
     """
     index = {r.id: n for n, r in enumerate(REGISTRY)}
-    log = {
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "guardgen", "version": version, "semanticVersion": version,
-                                "rules": [_sarif_rule(r) for r in REGISTRY]}},
-            "columnKind": "unicodeCodePoints",
-            "results": [_sarif_result(f, index[f.rule]) for f in findings],
-        }],
+    run: dict[str, Any] = {
+        "tool": {"driver": {"name": "guardgen", "version": version, "semanticVersion": version,
+                            "rules": [_sarif_rule(r) for r in REGISTRY]}},
+        "columnKind": "unicodeCodePoints",
     }
+    if docs is not None:
+        run["artifacts"] = [_sarif_artifact(d) for d in docs]
+    run["results"] = [_sarif_result(f, index[f.rule]) for f in findings]
+    log = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
     return json.dumps(log, indent=2, ensure_ascii=False) + "\n"

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from .. import iamcatalog
+from ..evaluate import is_policy_variable
 from ..iamcatalog import KeyType
 from ..limits import SCP_MAX_BYTES
 
@@ -56,7 +57,10 @@ _CANONICAL = {op.lower(): op for op in OPERATOR_FAMILY}
 # kms:EncryptionContext:aws:logs:arn in CloudWatch Logs key policies).
 FITS = {"String": {"String"}, "Numeric": {"Numeric"}, "Date": {"Date"}, "Bool": {"Bool"},
          "IPAddress": {"IPAddress"}, "ARN": {"ARN", "String"}}
-_POSITIVE = frozenset({"StringEquals", "StringLike", "StringEqualsIgnoreCase", "ArnEquals", "ArnLike"})
+# Operators that only pass when the key is present and matches (without IfExists).
+POSITIVE_OPERATORS = frozenset({"StringEquals", "StringLike", "StringEqualsIgnoreCase", "ArnEquals",
+                                "ArnLike"})
+_POSITIVE = POSITIVE_OPERATORS
 
 # Actions a role trust policy allows (and nothing else does).
 TRUST_SESSION_ACTIONS = frozenset({"sts:tagsession", "sts:setsourceidentity", "sts:setcontext"})
@@ -75,7 +79,33 @@ BEST_PRACTICES_DOC = "https://docs.aws.amazon.com/IAM/latest/UserGuide/best-prac
 
 
 
+# Template placeholders a policy can be left with: ${Name} that is no policy variable (checked
+# with the evaluator's own test, so lint and evaluation agree on what never resolves), <name>,
+# [NAME], {{ name }} and {name}. Each needs a letter first, so IPv6 literals, JSON in condition
+# values and ARN wildcards do not look like one.
+_PLACEHOLDER = re.compile(r"\$\{(?P<var>[^}]*)\}|<[A-Za-z][\w .:/-]*>|\[[A-Za-z][\w -]*\]"
+                          r"|\{\{[^{}]*\}\}|(?<![$\w])\{[A-Za-z_][\w.-]*\}")
+
+
+@functools.lru_cache(maxsize=65536)
+def placeholders(text: str) -> tuple[str, ...]:
+    """The template placeholders in a policy string, policy variables (``${aws:username}``) and
+    their escapes (``${*}``) excluded."""
+    return tuple(m.group() for m in _PLACEHOLDER.finditer(text)
+                 if m.group("var") is None or not is_policy_variable(m.group("var")))
+
+
 # -- public data --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Unreadable:
+    """Why a file could not be linted as a policy (not readable, not UTF-8, not JSON), and where
+    in its text, when known."""
+
+    message: str
+    line: int | None = None
+    column: int | None = None
+
 
 @dataclass(frozen=True)
 class LintInput:
@@ -83,6 +113,7 @@ class LintInput:
 
     ``path`` is how findings name it (a file, or ``terraform/<path>`` for a plan's documents);
     ``text``, when given, is the file's exact text, used only to turn JSON pointers into lines.
+    ``unreadable`` marks a file that could not be parsed: it gets a GG004 finding and nothing else.
     """
 
     path: str
@@ -91,6 +122,7 @@ class LintInput:
     where: str = ""  # what produced it, in the config's words (plan linting)
     text: str | None = None
     kind_reason: str = ""  # why the kind was chosen (given, inferred from...)
+    unreadable: Unreadable | None = None
 
 
 @dataclass(frozen=True)
@@ -190,6 +222,7 @@ class Stmt:
         self.pointer = pointer
         effect = data.get("Effect")
         self.effect = effect if isinstance(effect, str) else None
+        self._strings: dict[str, list[tuple[str, str]]] = {}
 
     def at(self, *tokens: str | int) -> str:
         """The pointer of something inside the statement."""
@@ -197,12 +230,16 @@ class Stmt:
 
     def strings(self, element: str) -> list[tuple[str, str]]:
         """The string values of Action/NotAction/Resource/NotResource with their pointers."""
-        if element not in self.data:
-            return []
-        value = self.data[element]
-        if isinstance(value, list):
-            return [(v, self.at(element, n)) for n, v in enumerate(value) if isinstance(v, str)]
-        return [(value, self.at(element))] if isinstance(value, str) else []
+        # Every rule asks: worked out once per statement and element (callers only read it).
+        found = self._strings.get(element)
+        if found is None:
+            value = self.data.get(element)
+            if isinstance(value, list):
+                found = [(v, self.at(element, n)) for n, v in enumerate(value) if isinstance(v, str)]
+            else:
+                found = [(value, self.at(element))] if isinstance(value, str) else []
+            self._strings[element] = found
+        return found
 
     @functools.cached_property
     def conditions(self) -> list[Cond]:

@@ -29,10 +29,17 @@ def _check_allow_all_actions(doc: Doc) -> Iterator[Hit]:
                 yield pointer, f"Allow with Action {value!r} grants every action of every service"
 
 
+def _abac(s: Stmt) -> bool:
+    """Tell whether a statement scopes its resources by their tags (attribute-based access
+    control): a test that must match on aws:ResourceTag/... or <service>:ResourceTag/...."""
+    return any(c.key.partition(":")[2].lower().startswith("resourcetag/")
+               for c in s.conditions if c in s.positive(c.key))
+
+
 def _check_wildcard_resource(doc: Doc) -> Iterator[Hit]:
     for s in allows(doc):
         stars = [p for v, p in s.strings("Resource") if v == "*"]
-        if not stars:
+        if not stars or _abac(s):
             continue
         scoped: list[str] = []
         for value, _ in s.strings("Action"):
@@ -91,7 +98,9 @@ RULES: tuple[Rule, ...] = (
          "most of the actions it matches take resources (s3:Get* does, ec2:Describe* does not). "
          "Not checked in boundaries "
          "(ceilings: svc:* on * there caps a role to a service, and grants nothing by itself), "
-         "SCPs (caps too), key policies (there '*' means the key itself) or resource policies.",
+         "SCPs (caps too), key policies (there '*' means the key itself) or resource policies; "
+         "nor when a test on aws:ResourceTag/... or <service>:ResourceTag/... must match: that is "
+         "attribute-based access control, which scopes by tag instead of by ARN.",
          "https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html#grant-least-privilege",
          _check_wildcard_resource),
     Rule("GG303", "allow-not-action", "Allow with NotAction", "error",

@@ -18,8 +18,10 @@ from ..model import (
     Kind,
     Rule,
     Stmt,
+    Unreadable,
     as_list,
     escape_token,
+    placeholders,
 )
 
 if TYPE_CHECKING:
@@ -96,6 +98,8 @@ def _statement_grammar(s: Stmt, kind: Kind) -> Iterator[Hit]:
             yield s.at(element), f"{element} {problem}"
             continue
         for value, pointer in s.strings(element):
+            if placeholders(value):
+                continue  # GG003 says what is wrong with it
             if element.endswith("Action") and value != "*" and not ACTION_SHAPE.fullmatch(value):
                 yield pointer, f"action {value!r} is not of the form service:Action"
             if element.endswith("Resource") and value != "*" and not value.startswith("arn:"):
@@ -129,6 +133,56 @@ def _check_version(doc: Doc) -> Iterator[Hit]:
 
 
 
+def _strings_with_pointers(s: Stmt) -> Iterator[tuple[str, str, str]]:
+    """(what, value, pointer) for every string of a statement a placeholder can hide in."""
+    for element in ("Action", "NotAction", "Resource", "NotResource"):
+        for value, pointer in s.strings(element):
+            yield element.lower().removeprefix("not"), value, pointer
+    for element in ("Principal", "NotPrincipal"):
+        principal = s.data.get(element)
+        if isinstance(principal, str):
+            yield "principal", principal, s.at(element)
+        elif isinstance(principal, dict):
+            for kind, value in principal.items():
+                for n, v in enumerate(as_list(value)):
+                    if isinstance(v, str):
+                        tail = (n,) if isinstance(value, list) else ()
+                        yield "principal", v, s.at(element, kind, *tail)
+    for c in s.conditions:
+        yield "key", c.key, c.pointer
+        raw = s.data["Condition"][c.operator][c.key]
+        for n, v in enumerate(as_list(raw)):
+            if isinstance(v, str):
+                tail = (n,) if isinstance(raw, list) else ()
+                yield "value", v, s.at("Condition", c.operator, c.key, *tail)
+
+
+_EFFECT = {
+    "action": "no request has that action, so the entry grants or denies nothing",
+    "resource": "no resource has that ARN, so the entry matches nothing",
+    "principal": "AWS rejects a principal it cannot resolve, or trusts no one through it",
+    "key": "no request carries that key, so the test never matches",
+    "value": "no request value equals it, so the test never matches as intended (an exemption "
+             "with it spares no one)",
+}
+
+
+def _check_placeholders(doc: Doc) -> Iterator[Hit]:
+    for s in doc.statements:
+        for what, value, pointer in _strings_with_pointers(s):
+            found = placeholders(value)
+            if found:
+                yield pointer, (f"{what} {value!r} holds the template placeholder {found[0]!r}, "
+                                f"which is not an IAM policy variable and is never filled in: "
+                                f"{_EFFECT[what]}; substitute the real value")
+
+
+def _check_unreadable(doc: Doc) -> Iterator[Hit]:
+    problem: Unreadable | None = doc.input.unreadable
+    if problem is not None:
+        yield "", f"{problem.message}; nothing else in the file was checked"
+
+
 RULES: tuple[Rule, ...] = (
     Rule("GG001", "invalid-policy", "The document is not a valid policy of its type", "error", ALL,
          "AWS rejects the document, or its type cannot carry it: unknown elements, an Effect other "
@@ -142,4 +196,22 @@ RULES: tuple[Rule, ...] = (
          "nothing or the literal string.",
          "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_version.html",
          _check_version),
+    Rule("GG003", "unresolved-placeholder", "A value still holds a template placeholder", "error", ALL,
+         "Text such as ${PARTITION}, ${ACCELERATOR_PREFIX}, ${AWS::AccountId}, [ROLE], <my-vpc>, "
+         "{{ name }} or {account} was meant to be replaced before deployment. AWS substitutes only "
+         "policy variables (${aws:username}, ${aws:PrincipalTag/team}, any ${service:key}, and "
+         "${*}, ${?}, ${$}); everything else stays as it is and matches nothing: an Allow grants "
+         "nothing through that value and a Deny's exemption spares no one (guardgen verify reads "
+         "it the same way). Checked in actions, resources, principals and condition keys and "
+         "values; other rules leave such values to this one.",
+         "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html",
+         _check_placeholders),
 )
+
+UNREADABLE = Rule(
+    "GG004", "unreadable-file", "The file is not a readable JSON document", "error", ALL,
+    "The file could not be read, is not UTF-8 text, or is not valid JSON (AWS rejects such a "
+    "policy). The finding names the line and column JSON parsing stopped at; the run goes on "
+    "with the other files.", GRAMMAR_DOC, _check_unreadable)
+
+RULES += (UNREADABLE,)

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from ..model import OIDC_PROVIDER_ARN, ROOT_PRINCIPAL, Doc, Hit, Rule, Stmt
+from ..model import OIDC_PROVIDER_ARN, POSITIVE_OPERATORS, ROOT_PRINCIPAL, Doc, Hit, Rule, Stmt
 from .grants import allows
 
 if TYPE_CHECKING:
@@ -43,9 +43,18 @@ def _oidc_statements(doc: Doc) -> Iterator[tuple[Stmt, str, str]]:
                 yield s, m.group(1), pointer
 
 
+def _tests_audience(s: Stmt, key: str) -> bool:
+    """Tell whether the statement restricts the audience. A test under ForAllValues:/ForAnyValue:
+    counts: a token always carries its aud, so other audiences fail it all the same; the set
+    operator on this single-valued claim is GG501's finding, not a missing audience."""
+    return bool(s.positive(key)) or any(
+        c.key.lower() == key.lower() and c.set_op and c.base in POSITIVE_OPERATORS and not c.if_exists
+        for c in s.conditions)
+
+
 def _check_oidc_audience(doc: Doc) -> Iterator[Hit]:
     for s, provider, pointer in _oidc_statements(doc):
-        if not s.positive(f"{provider}:aud"):
+        if not _tests_audience(s, f"{provider}:aud"):
             yield pointer, (f"trusts {provider} without a condition on {provider}:aud: tokens the "
                             "provider issued for other audiences would be accepted")
 
@@ -103,7 +112,9 @@ RULES: tuple[Rule, ...] = (
     Rule("GG403", "oidc-trust-without-audience", "OIDC trust without an aud condition", "error",
          frozenset({"trust"}),
          "A role trusting an OIDC provider must test <provider>:aud, or tokens the provider "
-         "issued for other relying parties are accepted.",
+         "issued for other relying parties are accepted. A test under ForAllValues:/ForAnyValue: "
+         "still restricts the audience (GG501 reports the set operator), so it is not reported "
+         "here too.",
          "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_create_for-idp_oidc.html",
          _check_oidc_audience),
     Rule("GG404", "oidc-trust-broad-subject", "OIDC trust without a specific sub", "error",
