@@ -639,7 +639,9 @@ def _format_globs(service: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     return tuple(out)
 
 
-@functools.lru_cache(maxsize=16384)
+_ACCOUNT_PART = re.compile(r"^(arn:[^:]*:[^:]*:[^:]*:)[0-9]{12}(?=:)")
+
+
 def matching_arn_formats(arn: str) -> tuple[str, ...]:
     """The catalog's ARN formats a Resource ARN from a policy can match, wildcards included.
 
@@ -649,6 +651,13 @@ def matching_arn_formats(arn: str) -> tuple[str, ...]:
     resource parts are compared as globs that must have a common match. Empty when the ARN is
     not six-part or its service has no format here.
     """
+    # Any 12-digit account matches a format's account part alike: an organization's thousands
+    # of accounts share one cached answer per ARN shape.
+    return _matching_arn_formats(_ACCOUNT_PART.sub(r"\g<1>000000000000", arn))
+
+
+@functools.lru_cache(maxsize=16384)
+def _matching_arn_formats(arn: str) -> tuple[str, ...]:
     parts = _PLACEHOLDER.sub("*", arn).split(":", 5)
     if len(parts) < 6 or parts[0].lower() != "arn":
         return ()

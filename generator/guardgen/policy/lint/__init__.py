@@ -27,6 +27,7 @@ Imports only the rest of :mod:`guardgen.policy`.
 
 from __future__ import annotations
 
+from ..documents import minify
 from .engine import applies, fails, infer_kind, lint
 from .formats import SARIF_SCHEMA, format_json, format_sarif, format_text, summary
 from .model import (
@@ -50,7 +51,6 @@ from .model import (
 )
 from .positions import positions
 from .rules import BY_ID, REGISTRY
-from .rules.quotas import minify
 from .rules.scp import normalized_statement
 from .rules.trust import broad_subject
 
