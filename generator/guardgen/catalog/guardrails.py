@@ -1,8 +1,11 @@
-"""The SCP guardrail catalog: one registry, each guardrail a small unit of data.
+"""The guardrail catalog: each guardrail a small unit of data, SCPs in :data:`REGISTRY`.
 
 A guardrail's statements are built from the organization's parameters; :func:`statements` then
 adds the break-glass exemption to every Deny unless the guardrail applies to everyone. That is the
-single place where the exemption is written, so no guardrail can forget it.
+single place where the exemption is written, so no guardrail can forget it. Resource control
+policies (:mod:`.rcps`) and the EC2 declarative policy (:mod:`.declarative`) are guardrails of
+the same shape with another ``policy_type``; for RCPs :func:`statements` spares the data
+perimeter's trusted accounts and services as well (:mod:`.exemptions`).
 """
 
 from __future__ import annotations
@@ -12,8 +15,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..policy.lint import normalized_statement
+from . import exemptions
 
 Statement = dict[str, Any]
+# The Organizations policy type a guardrail becomes: SERVICE_CONTROL_POLICY,
+# RESOURCE_CONTROL_POLICY or DECLARATIVE_POLICY_EC2.
+PolicyType = Literal["scp", "rcp", "declarative-ec2"]
 
 # The seven classic IAM mistakes each guardrail answers (see docs/guardrails.md).
 MISTAKES = {
@@ -28,11 +35,26 @@ MISTAKES = {
 
 
 @dataclass(frozen=True)
+class Ec2Settings:
+    """The optional account-wide EC2 settings of the declarative policy (None: left alone)."""
+
+    image_block_public_access: bool = False  # block new public sharing of AMIs
+    snapshot_block_public_access: str | None = None  # block_all_sharing | block_new_sharing
+    serial_console_access: str | None = None  # disabled | enabled
+    exception_message: str | None = None  # shown to whoever a setting stops
+
+
+@dataclass(frozen=True)
 class Params:
     """Organization-wide values guardrails are parameterised by."""
 
     allowed_regions: tuple[str, ...] | None = None
     imds_max_hop_limit: int = 2
+    # The data perimeter (RCPs): this organization, and who else its resources trust.
+    org_id: str | None = None
+    trusted_accounts: tuple[str, ...] = ()
+    trusted_services: tuple[str, ...] = ()
+    ec2: Ec2Settings = Ec2Settings()
 
 
 @dataclass(frozen=True)
@@ -47,7 +69,14 @@ class Case:
     """A request a guardrail must deny, or must leave alone, in every account it protects.
 
     ``{account}`` and ``{region}`` in the resource and context values are replaced by the account
-    the case runs in and a region it may use; ``{other_region}`` by a region it may not.
+    the case runs in and a region it may use; ``{other_region}`` by a region it may not. RCP cases
+    also know ``{org_id}`` (this organization), ``{other_org}`` and ``{outside_account}`` (an
+    organization and an account that are not this one and not trusted).
+
+    ``principal`` is who asks: ``admin`` (an administrator of the account, so a principal of the
+    organization) or ``root``; for RCPs also ``outsider`` (a role of an account outside the
+    organization), ``partner`` (a role of each trusted account) or ``service`` (an AWS service
+    principal, ``cloudtrail.amazonaws.com`` unless the context names another).
     """
 
     note: str
@@ -55,7 +84,7 @@ class Case:
     resource: str = "*"
     context: tuple[tuple[str, str], ...] = ()
     denied: bool = True
-    principal: Literal["admin", "root"] = "admin"
+    principal: Literal["admin", "root", "outsider", "partner", "service"] = "admin"
 
 
 @dataclass(frozen=True)
@@ -74,6 +103,11 @@ class Guardrail:
     also_exempt: tuple[str, ...] = ()
     # What `guardgen verify` proves on every target the guardrail protects.
     cases: Callable[[Params], list[Case]] = lambda p: []
+    policy_type: PolicyType = "scp"
+    # Declarative policies only: the policy document (they have no statements).
+    document: Callable[[Params], dict[str, Any]] | None = None
+    # Where a custom guardrail comes from ("" for the catalog's): shown in docs and the README.
+    origin: str = ""
 
 
 def _sid(guardrail_id: str, suffix: str = "") -> str:
@@ -365,13 +399,21 @@ REGISTRY: tuple[Guardrail, ...] = (
     ),
 )
 
-BY_ID: dict[str, Guardrail] = {g.id: g for g in REGISTRY}
-
-
 def statements(guardrail: Guardrail, params: Params,
                break_glass: Sequence[str]) -> list[Statement]:
-    """The guardrail's SCP statements with the break-glass exemption applied to every Deny."""
+    """The guardrail's statements with the break-glass exemption applied to every Deny.
+
+    For an RCP, every Deny also spares the data perimeter's trusted accounts and services, and
+    break-glass principals only inside the organization (:func:`.exemptions.spare_rcp`).
+    """
     out = guardrail.build(params)
+    if guardrail.policy_type == "rcp":
+        if guardrail.applies_to_everyone:
+            return out
+        return exemptions.spare_rcp(
+            out, break_glass=[*break_glass, *guardrail.also_exempt] if break_glass else [],
+            org_id=params.org_id, trusted_accounts=params.trusted_accounts,
+            trusted_services=params.trusted_services)
     if guardrail.applies_to_everyone or not break_glass:
         return out
     exempt = list(dict.fromkeys([*break_glass, *guardrail.also_exempt]))

@@ -8,13 +8,14 @@ not fit, files guardgen will not overwrite).
 
 from __future__ import annotations
 
-from . import alarms, audit, generate, guardrails, lint, org, schema, verify
+from . import alarms, audit, diff, generate, guardrails, lint, org, schema, verify
 from .common import app
 
 # Registration order is the order `guardgen --help` lists the commands in.
 app.add_typer(alarms.app, name="alarms")
 lint.register(app)
 generate.register(app)
+diff.register(app)
 guardrails.register(app)
 verify.register(app)
 schema.register(app)

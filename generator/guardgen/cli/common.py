@@ -18,10 +18,29 @@ app = typer.Typer(
     "AWS Organization down.\n\nStart with `guardgen init DIR`, commit what it writes, and let CI "
     "run `guardgen check` on every change.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
+
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option(
+        "--version", help="Print guardgen's version and exit.", is_eager=True,
+        callback=_print_version)] = False,
+) -> None:
+    """Options for every command; the app's help text stays the one given above."""
+
 
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="The organization description.",
                                          dir_okay=False)]

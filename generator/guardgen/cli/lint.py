@@ -33,6 +33,7 @@ class PolicyType(str, Enum):
     """Policy types `--type` accepts."""
 
     SCP = "scp"
+    RCP = "rcp"
     IDENTITY = "identity"
     BOUNDARY = "boundary"
     TRUST = "trust"

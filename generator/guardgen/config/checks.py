@@ -21,6 +21,8 @@ from ..errors import ConfigError
 from ..hcl import slug
 from ..policy.limits import CLOUDWATCH_RETENTION_DAYS, MAX_OU_DEPTH, PROFILES
 from . import source
+from .custom_load import guardrails as custom_guardrails
+from .custom_load import resolve as resolve_custom
 from .models import (
     ACCOUNT_ID,
     GUARDRAIL_ID,
@@ -73,11 +75,13 @@ def _cross_check(cfg: Config, src: source.Located) -> list[str]:
 
     params = cfg.params
     org = cfg.organization
+    # Custom guardrails attach by id like the catalog's (a clashing id is reported on its own).
+    known = {**{g.id: g for g in custom_guardrails(cfg)}, **catalog.BY_ID}
 
     def check_guardrails(ids: list[str], loc: Loc) -> None:
         seen: set[str] = set()
         for i, gid in enumerate(ids):
-            g = catalog.BY_ID.get(gid)
+            g = known.get(gid)
             if g is None:
                 err((*loc, i), f"unknown guardrail {gid!r} (run `guardgen guardrails` for the list)")
                 continue
@@ -92,6 +96,10 @@ def _cross_check(cfg: Config, src: source.Located) -> list[str]:
         err(("organization", "reserved_scp_slots"),
             f"{org.reserved_scp_slots} reserved slots leave no room for guardgen's SCPs under the "
             f"{org.scp_limits!r} limit of {_slot_limit(org.scp_limits)} per target")
+    if org.reserved_rcp_slots >= PROFILES[org.scp_limits].rcps_per_target:
+        err(("organization", "reserved_rcp_slots"),
+            f"{org.reserved_rcp_slots} reserved slots leave no room for guardgen's RCPs: AWS "
+            f"allows {PROFILES[org.scp_limits].rcps_per_target} per target")
 
     ids: dict[str, Loc] = {}
     names: dict[str, Loc] = {}
@@ -250,7 +258,8 @@ def validate(src: source.Located, path: Path, checks: Sequence[Check] = ()) -> L
             loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-")))
             problems.append(f"{src.where(loc)}: {source.dotted(loc)}: {_message(e)}")
         raise ConfigError(problems) from None
-    problems = _cross_check(cfg, src)
+    cfg, problems = resolve_custom(cfg, path.parent, src)
+    problems += _cross_check(cfg, src)
     if not problems:  # these checks resolve names that the checks above vouch for
         found = [*check_iam(cfg), *check_monitoring(cfg)]
         for more in checks:

@@ -1,5 +1,6 @@
-"""Plan: pure decisions from a valid config (where guardrails attach, SCP packing, IAM per member
-account, trust documents, monitoring). Imports config/, catalog/, policy/ and the shared helpers.
+"""Plan: pure decisions from a valid config (where guardrails attach, SCP and RCP packing, EC2
+declarative policies, IAM per member account, trust documents, monitoring). Imports config/,
+catalog/, policy/ and the shared helpers.
 
 :data:`CHECKS` are the checks of what planning builds (trust shapes, IAM quotas); loading runs
 them with its own, so every problem is reported at once (:func:`guardgen.pipeline.load`).

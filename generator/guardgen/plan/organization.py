@@ -1,5 +1,6 @@
-"""The organization's plan: which guardrails attach where, how their statements pack into SCPs,
-and the IAM and monitoring plans assembled with them. Pure."""
+"""The organization's plan: which guardrails attach where, how their statements pack into SCPs
+and resource control policies (each type within its own per-target quota), the EC2 declarative
+policy of each target, and the IAM and monitoring plans assembled with them. Pure."""
 
 from __future__ import annotations
 
@@ -9,11 +10,18 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from .. import catalog
+from ..config.custom_load import guardrails as custom_guardrails
 from ..config.models import Backend, Config, walk
 from ..errors import BudgetError
 from ..hcl import Raw, identifiers, slug
 from ..policy.documents import minify, pretty
-from ..policy.limits import MAX_DESCRIPTION, MAX_POLICY_NAME, PROFILES, ScpLimits
+from ..policy.limits import (
+    DECLARATIVE_MAX_BYTES,
+    MAX_DESCRIPTION,
+    MAX_POLICY_NAME,
+    PROFILES,
+    ScpLimits,
+)
 from . import iam, monitoring
 
 POLICY_VERSION = "2012-10-17"
@@ -54,6 +62,7 @@ class Policy:
     target: Target
     guardrails: tuple[str, ...]
     content: str  # minified JSON, exactly what is deployed
+    policy_type: catalog.PolicyType = "scp"
 
     @property
     def size(self) -> int:
@@ -73,6 +82,9 @@ class Plan:
     accounts: tuple[iam.AccountPlan, ...] = ()
     guardrails: tuple[catalog.Guardrail, ...] = ()  # every guardrail used, registry order first
     monitoring: monitoring.MonitoringPlan | None = None
+    rcps: tuple[Policy, ...] = ()  # resource control policies, packed like SCPs
+    rcp_slots: int = 0  # RCPs guardgen may attach per target
+    declarative: tuple[Policy, ...] = ()  # one EC2 declarative policy per target that has any
 
 
 _EMPTY_DOC = size(minify({"Version": POLICY_VERSION, "Statement": []}))
@@ -161,6 +173,70 @@ def _describe(guardrails: Sequence[str], display: str, part: str) -> str:
     return text
 
 
+@dataclass(frozen=True)
+class _Quota:
+    """How one policy type is budgeted on a target, and the words its messages use."""
+
+    policy_type: catalog.PolicyType
+    word: str  # SCP or RCP
+    prefix: str  # of identifiers and names: "scp", "rcp"
+    max_bytes: int
+    slots: int
+    per_target: int
+    reserved: int
+    advice: str
+
+
+def _pack_target(target: Target, gids: Sequence[str], guards: dict[str, catalog.Guardrail],
+                 params: catalog.Params, break_glass: Sequence[str], q: _Quota) -> list[Policy]:
+    """The policies of one type that carry ``gids`` on ``target``, packed within ``q``."""
+    groups = []
+    for gid in gids:
+        try:
+            stmts = catalog.statements(guards[gid], params, break_glass)
+        except ValueError as exc:
+            raise BudgetError(f"{target.display}: guardrail {gid}: {exc}") from None
+        groups.append((gid, [minify(s) for s in stmts]))
+    try:
+        bins = pack(groups, q.max_bytes)
+    except ValueError as exc:
+        raise BudgetError(f"{target.display}: {exc}") from None
+    if len(bins) > q.slots:
+        need = sum(u.size for b in bins for u in b) + _EMPTY_DOC
+        raise BudgetError(
+            f"{target.display}: its {q.word} guardrails ({', '.join(gids)}) need {need:,} bytes "
+            f"in {len(bins)} {q.word}s, but only {q.slots} of {q.max_bytes:,} bytes are free "
+            f"({q.per_target} per target, minus {q.reserved} reserved). {q.advice}")
+    out = []
+    for n, b in enumerate(bins, start=1):
+        ids = tuple(dict.fromkeys(u.guardrail for u in b))
+        part = f" {q.word} {n} of {len(bins)}" if len(bins) > 1 else f" {q.word}"
+        ident = Raw(f"{q.prefix}_{target.ident}_{n}")
+        name = (f"guardgen-{q.prefix}-" + slug(str(target.ident), "-") + f"-{n}")[:MAX_POLICY_NAME]
+        content = _document([s for u in b for s in u.statements])
+        out.append(Policy(ident, name, _describe(ids, target.display, part), target, ids, content,
+                          q.policy_type))
+    return out
+
+
+def _declarative(target: Target, gids: Sequence[str], guards: dict[str, catalog.Guardrail],
+                 params: catalog.Params) -> Policy:
+    """The one EC2 declarative policy of ``target``: the attributes of its guardrails merged."""
+    attributes: dict[str, object] = {}
+    for gid in gids:
+        make = guards[gid].document
+        if make is not None:
+            attributes.update(make(params).get("ec2_attributes", {}))
+    content = minify({"ec2_attributes": attributes})
+    if size(content) > DECLARATIVE_MAX_BYTES:
+        raise BudgetError(f"{target.display}: its EC2 declarative policy is {size(content):,} "
+                          f"bytes, more than the {DECLARATIVE_MAX_BYTES:,} AWS accepts")
+    ident = Raw(f"ec2_{target.ident}")
+    name = ("guardgen-ec2-" + slug(str(target.ident), "-"))[:MAX_POLICY_NAME]
+    return Policy(ident, name, _describe(gids, target.display, " EC2 declarative policy"), target,
+                  tuple(gids), content, "declarative-ec2")
+
+
 def build(cfg: Config) -> Plan:
     """Turn a validated config into a :class:`Plan`. Raises :class:`BudgetError`."""
     org = cfg.organization
@@ -179,6 +255,8 @@ def build(cfg: Config) -> Plan:
             extra_account.setdefault(name, []).append(g.id)
         for ou_path in units:
             extra_ou.setdefault(tuple(ou_path.split("/")), []).append(g.id)
+    # The organization's own guardrails attach by id, like the catalog's.
+    guards.update({g.id: g for g in custom_guardrails(cfg)})
 
     walked = [(path, unit) for path, _, unit in walk(cfg.units)]
     ou_ident = identifiers("ou", [_ou_key(p) for p, _ in walked])
@@ -208,6 +286,10 @@ def build(cfg: Config) -> Plan:
                 notes.append(f"The management account {acct.name} ({acct.id}) sits in {display}, "
                              "but SCPs never restrict the management account: the guardrails "
                              "of that OU do not protect it.")
+                if any(guards[g].policy_type == "rcp" for g in in_force[path] if g in guards):
+                    notes.append(f"RCPs never restrict the resources of the management account "
+                                 f"either: the data perimeter of {display} stops short of "
+                                 f"{acct.name}.")
             here = in_force[path]
             a_listed = [*acct.guardrails, *extra_account.get(acct.name, ())]
             a_own = tuple(g for g in a_listed if g not in here)
@@ -218,55 +300,81 @@ def build(cfg: Config) -> Plan:
                                   tuple(here_all.items()), account_id=acct.id))
 
     policies: list[Policy] = []
+    rcps: list[Policy] = []
+    declarative: list[Policy] = []
+    rcp_slots = limits.rcps_per_target - org.reserved_rcp_slots
+    rcp_quota = _Quota("rcp", "RCP", "rcp", limits.rcp_max_bytes, rcp_slots,
+                       limits.rcps_per_target, org.reserved_rcp_slots,
+                       "Attach some of them to a parent OU instead, or lower "
+                       "organization.reserved_rcp_slots if fewer RCPs are really attached "
+                       "outside guardgen (RCPFullAWSAccess always takes one).")
     for target in targets:
         if not target.guardrails:
             continue
-        groups = []
+        of_type: dict[str, list[str]] = {"scp": [], "rcp": [], "declarative-ec2": []}
         for gid in target.guardrails:
-            stmts = catalog.statements(guards[gid], params, org.break_glass_principals)
-            groups.append((gid, [minify(s) for s in stmts]))
-        try:
-            bins = pack(groups, limits.max_bytes)
-        except ValueError as exc:
-            raise BudgetError(f"{target.display}: {exc}") from None
-        if len(bins) > slots:
-            need = sum(u.size for b in bins for u in b) + _EMPTY_DOC
-            raise BudgetError(
-                f"{target.display}: its guardrails ({', '.join(target.guardrails)}) need "
-                f"{need:,} bytes in {len(bins)} SCPs, but only {slots} of "
-                f"{limits.max_bytes:,} bytes are free ({limits.policies_per_target} per target "
-                f"under scp_limits {org.scp_limits!r}, minus {org.reserved_scp_slots} reserved). "
-                "Attach some of them to a parent OU instead, lower "
-                "organization.reserved_scp_slots if fewer policies are really attached outside "
-                "guardgen, or use scp_limits: current.")
-        for n, b in enumerate(bins, start=1):
-            gids = tuple(dict.fromkeys(u.guardrail for u in b))
-            part = f" SCP {n} of {len(bins)}" if len(bins) > 1 else ""
-            ident = Raw(f"scp_{target.ident}_{n}")
-            name = ("guardgen-" + slug(str(target.ident), "-") + f"-{n}")[:MAX_POLICY_NAME]
-            content = _document([s for u in b for s in u.statements])
-            policies.append(Policy(ident, name, _describe(gids, target.display, part), target,
-                                   gids, content))
+            of_type[guards[gid].policy_type].append(gid)
+        if of_type["scp"]:
+            policies += _scps(target, of_type["scp"], guards, params, cfg, limits, slots)
+        if of_type["rcp"]:
+            rcps += _pack_target(target, of_type["rcp"], guards, params,
+                                 org.break_glass_principals, rcp_quota)
+        if of_type["declarative-ec2"]:
+            declarative.append(_declarative(target, of_type["declarative-ec2"], guards, params))
     used = {g for t in targets for g in t.guardrails}
     return Plan(cfg, limits, slots, tuple(ous), tuple(targets), tuple(policies), cfg.backend,
                 tuple(notes), tuple(iam.plan_accounts(cfg)),
-                tuple(g for g in guards.values() if g.id in used), monitoring.plan(cfg))
+                tuple(g for g in guards.values() if g.id in used), monitoring.plan(cfg),
+                tuple(rcps), rcp_slots, tuple(declarative))
+
+
+def _scps(target: Target, gids: Sequence[str], guards: dict[str, catalog.Guardrail],
+          params: catalog.Params, cfg: Config, limits: ScpLimits, slots: int) -> list[Policy]:
+    """The SCPs of one target: packed as :func:`_pack_target` does, named as guardgen always has."""
+    org = cfg.organization
+    groups = []
+    for gid in gids:
+        stmts = catalog.statements(guards[gid], params, org.break_glass_principals)
+        groups.append((gid, [minify(s) for s in stmts]))
+    try:
+        bins = pack(groups, limits.max_bytes)
+    except ValueError as exc:
+        raise BudgetError(f"{target.display}: {exc}") from None
+    if len(bins) > slots:
+        need = sum(u.size for b in bins for u in b) + _EMPTY_DOC
+        raise BudgetError(
+            f"{target.display}: its guardrails ({', '.join(gids)}) need "
+            f"{need:,} bytes in {len(bins)} SCPs, but only {slots} of "
+            f"{limits.max_bytes:,} bytes are free ({limits.policies_per_target} per target "
+            f"under scp_limits {org.scp_limits!r}, minus {org.reserved_scp_slots} reserved). "
+            "Attach some of them to a parent OU instead, lower "
+            "organization.reserved_scp_slots if fewer policies are really attached outside "
+            "guardgen, or use scp_limits: current.")
+    out = []
+    for n, b in enumerate(bins, start=1):
+        ids = tuple(dict.fromkeys(u.guardrail for u in b))
+        part = f" SCP {n} of {len(bins)}" if len(bins) > 1 else ""
+        ident = Raw(f"scp_{target.ident}_{n}")
+        name = ("guardgen-" + slug(str(target.ident), "-") + f"-{n}")[:MAX_POLICY_NAME]
+        content = _document([s for u in b for s in u.statements])
+        out.append(Policy(ident, name, _describe(ids, target.display, part), target, ids, content))
+    return out
 
 
 @dataclass(frozen=True)
 class PolicyDoc:
     """One policy document of a plan, for linting and verification."""
 
-    kind: Literal["scp", "identity", "boundary", "trust", "resource", "key"]
+    kind: Literal["scp", "rcp", "identity", "boundary", "trust", "resource", "key"]
     path: str  # where it is written in the output tree
     where: str  # what produced it, in the config's words
     document: dict[str, Any]
 
     @property
     def text(self) -> str:
-        """The file as written and deployed. SCP quotas count every character, so SCPs are
-        minified; IAM does not count whitespace, so the others are indented for review."""
-        if self.kind == "scp":
+        """The file as written and deployed. SCP and RCP quotas count every character, so they
+        are minified; IAM does not count whitespace, so the others are indented for review."""
+        if self.kind in ("scp", "rcp"):
             return minify(self.document)
         return pretty(self.document) + "\n"
 
@@ -276,6 +384,9 @@ def policy_documents(p: Plan) -> list[PolicyDoc]:
     docs = [PolicyDoc("scp", f"management/policies/{pol.ident}.json",
                       f"{pol.target.display}: {', '.join(pol.guardrails)}", json.loads(pol.content))
             for pol in p.policies]
+    docs += [PolicyDoc("rcp", f"management/policies/{pol.ident}.json",
+                       f"{pol.target.display}: {', '.join(pol.guardrails)}", json.loads(pol.content))
+             for pol in p.rcps]
     for a in p.accounts:
         for b in a.boundaries:
             docs.append(PolicyDoc("boundary", f"{a.directory}/policies/{b.ident}.json",

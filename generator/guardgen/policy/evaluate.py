@@ -59,7 +59,20 @@ Choices where AWS's documentation is silent or where the model has to simplify (
   ``aws:PrincipalAccount`` and, for IAM users, ``aws:username`` are filled from the principal when
   the context lacks them.
 * A statement without ``Resource``/``NotResource`` (role trust policies) applies to any resource.
-* Session policies, RCPs, VPC endpoint policies and cross-account requests are not modelled.
+* Resource control policies (RCPs) are passed as the levels of the account that owns the resource
+  (``rcp_levels``), each level holding ``RCPFullAWSAccess`` as AWS attaches it. Like SCPs, an
+  explicit Deny decides and every level must allow; unlike SCPs they bind every principal, inside
+  the organization or not, but only for the services that support RCPs (:data:`RCP_SERVICES`),
+  never for resources of the management account, and never for a service assuming a
+  service-linked role (the RCP pages state all three). An RCP statement's Principal must be
+  ``"*"``. RCPs do not apply to AWS managed KMS keys either; that is not visible in an ARN and is
+  not modelled.
+* A request may come from an AWS service principal (``cloudtrail.amazonaws.com``): the context
+  then gets ``aws:PrincipalServiceName`` and ``aws:PrincipalIsAWSService`` (``true``) instead of
+  ``aws:PrincipalArn`` and ``aws:PrincipalAccount``.
+* Session policies, VPC endpoint policies and cross-account requests are not modelled; a request
+  whose principal is outside the resource's account is evaluated against the resource account's
+  RCPs and the policies given, as if the other account's own policies allowed it.
 
 Everything here is pure: no I/O, no clock, no environment.
 """
@@ -84,16 +97,26 @@ __all__ = [
     "PolicyError",
     "PolicyType",
     "Reason",
+    "RCP_SERVICES",
     "Request",
     "evaluate",
     "is_policy_variable",
     "substitute",
 ]
 
-PolicyType = Literal["scp", "resource", "identity", "boundary"]
+PolicyType = Literal["scp", "resource", "identity", "boundary", "rcp"]
 # The normalised request context: lower-cased keys, list values as tuples.
 Context = Mapping[str, str | tuple[str, ...]]
-Reason = Literal["explicit-deny", "scp-implicit-deny", "boundary-implicit-deny", "no-allow", "allowed"]
+Reason = Literal["explicit-deny", "scp-implicit-deny", "boundary-implicit-deny", "no-allow", "allowed",
+                 "rcp-implicit-deny"]
+
+# Service prefixes whose resources RCPs govern (Organizations' RCP page): S3, STS, KMS, SQS and
+# Secrets Manager from the start (November 2024), ECR and OpenSearch Serverless (June 2025), Cognito
+# and CloudWatch Logs (January 2026), DynamoDB (February 2026). Elsewhere an RCP has no effect.
+RCP_SERVICES = frozenset({"s3", "sts", "kms", "sqs", "secretsmanager", "ecr", "aoss", "cognito-idp",
+                          "cognito-identity", "logs", "dynamodb"})
+# An AWS service principal, as a caller: cloudtrail.amazonaws.com, delivery.logs.amazonaws.com.
+_SERVICE_PRINCIPAL = re.compile(r"[a-z0-9][a-z0-9.-]*\.amazonaws\.com(\.cn)?")
 
 # Policy variables are only recognised from this language version on (IAM variables page).
 _VARIABLES_VERSION = "2012-10-17"
@@ -156,7 +179,7 @@ class Match:
     def describe(self) -> str:
         """A short phrase naming this match, e.g. ``statement 1 (Sid "X") of SCP "p" at the root``."""
         kind = {"scp": "SCP", "resource": "resource-based policy", "identity": "identity-based policy",
-                "boundary": "permissions boundary"}[self.policy_type]
+                "boundary": "permissions boundary", "rcp": "RCP"}[self.policy_type]
         where = f" attached at {self.level_name}" if self.level_name else ""
         if self.statement_index is None:
             return f'{kind} "{self.policy}"{where}'
@@ -217,6 +240,14 @@ class Decision:
             text = (f"Denied: none of {level} allows {what}. Every level from the organization root "
                     "down to the account must allow an action, so a level holding only Deny statements "
                     "(for instance once FullAWSAccess is detached) denies everything it does not allow.")
+        elif self.reason == "rcp-implicit-deny":
+            where = next((m.level_name for m in self.deciding if m.level_name), None)
+            policies = ", ".join(f'"{m.policy}"' for m in self.deciding)
+            level = (f"the RCPs attached at {where} ({policies})" if where
+                     else "the RCPs of one level (none is attached there)")
+            text = (f"Denied: none of {level} allows {what}. Every level from the organization root "
+                    "down to the resource's account must allow it, which RCPFullAWSAccess does "
+                    "wherever AWS has attached it.")
         elif self.reason == "boundary-implicit-deny":
             text = (f"Denied: {what} is allowed by the identity-based policies but not by {named}. A "
                     "permissions boundary sets the maximum permissions and grants nothing itself, so "
@@ -502,6 +533,14 @@ def _parse_uncached(policy: Policy, policy_type: PolicyType, partition: str) -> 
                                                "or NotPrincipal")
             element = "NotPrincipal" if not_principal else "Principal"
             principals = _parse_principals(st[element], element, name, index, partition)
+        elif policy_type == "rcp":
+            # RCP syntax: Principal is required and may only be "*" (NotPrincipal is not supported).
+            if not_principal or "Principal" not in st:
+                raise PolicyError(name, index, 'an RCP statement needs Principal "*" (and no '
+                                               "NotPrincipal)")
+            principals = _parse_principals(st["Principal"], "Principal", name, index, partition)
+            if not principals.everyone or principals.aws:
+                raise PolicyError(name, index, 'an RCP statement\'s Principal must be "*"')
         elif has_principal:
             raise PolicyError(name, index, f"Principal/NotPrincipal is only valid in resource-based "
                                            f"policies, not in a {policy_type} policy")
@@ -708,7 +747,7 @@ def _condition_holds(cond: _Condition, ctx: Context, variables: bool) -> bool:
 # --------------------------------------------------------------------------------------------------
 # Principals and the request context
 
-PrincipalKind = Literal["root", "user", "role", "session", "federated", "other"]
+PrincipalKind = Literal["root", "user", "role", "session", "federated", "service", "other"]
 _PRINCIPAL = re.compile(r"arn:(?P<partition>[^:]+):(?P<service>iam|sts)::(?P<account>[^:]*):(?P<rest>.+)")
 
 
@@ -732,6 +771,8 @@ def _caller(request: Request, ctx: Context) -> _Caller:
     account = request.principal_account
     root = f"arn:{partition}:iam::{account}:root"
     arn = request.principal_arn
+    if m is None and _SERVICE_PRINCIPAL.fullmatch(arn):
+        return _Caller("service", arn, account, partition, None, (arn,))
     if m is None:
         return _Caller("other", arn, account, partition, None, (root, arn))
     service, rest = m.group("service"), m.group("rest")
@@ -773,6 +814,11 @@ def _context(request: Request) -> dict[str, str | tuple[str, ...]]:
     if m and m.group("account") and m.group("account") != request.principal_account:
         raise ValueError(f"principal_account {request.principal_account!r} does not match the account "
                          f"in {request.principal_arn!r}")
+    if m is None and _SERVICE_PRINCIPAL.fullmatch(request.principal_arn):
+        # A service principal has no ARN or account of its own in the request context.
+        ctx.setdefault("aws:principalservicename", request.principal_arn)
+        ctx.setdefault("aws:principalisawsservice", "true")
+        return ctx
     if "aws:principalarn" not in ctx:
         arn = request.principal_arn
         is_session = m is not None and m.group("service") == "sts" and ":assumed-role/" in arn
@@ -839,9 +885,31 @@ def _level_name(index: int, count: int) -> str:
     return f"OU level {index}"
 
 
+def _rcp_level_name(index: int, count: int) -> str:
+    if index == 0:
+        return "the organization root (RCP level 0)"
+    if index == count - 1:
+        return f"the resource's account (RCP level {index})"
+    return f"OU level {index} (RCPs)"
+
+
+def _rcp_exemption(request: Request, resource_in_management_account: bool) -> str | None:
+    """Why RCPs do not govern this request, or None when they do."""
+    if resource_in_management_account:
+        return "RCPs do not apply: the resource belongs to the management account."
+    service = request.action.partition(":")[0].lower()
+    if service not in RCP_SERVICES:
+        return f"RCPs do not apply: {service} is not a service that supports them."
+    if service == "sts" and ":role/aws-service-role/" in request.resource:
+        return "RCPs do not apply: an AWS service is taking on its service-linked role."
+    return None
+
+
 def evaluate(request: Request, *, scp_levels: Sequence[Sequence[Policy]] | None,
              identity: Sequence[Policy], boundary: Policy | None = None,
-             resource_policies: Sequence[Policy] = (), is_management_account: bool = False) -> Decision:
+             resource_policies: Sequence[Policy] = (), is_management_account: bool = False,
+             rcp_levels: Sequence[Sequence[Policy]] | None = None,
+             resource_in_management_account: bool = False) -> Decision:
     """Decides a same-account request the way AWS's policy evaluation logic does.
 
     Args:
@@ -854,6 +922,11 @@ def evaluate(request: Request, *, scp_levels: Sequence[Sequence[Policy]] | None,
         resource_policies: Resource-based policies on the target resource, in the same account.
         is_management_account: The request is made in the management account, which SCPs never
             restrict.
+        rcp_levels: RCPs from the organization root down to the account that owns the resource,
+            each level the RCPs attached there (``RCPFullAWSAccess`` included); None when that
+            account is not in an organization (or RCPs are not enabled).
+        resource_in_management_account: The resource belongs to the management account, whose
+            resources RCPs never restrict.
 
     Returns:
         The decision, its reason and the policies that decided it.
@@ -872,6 +945,8 @@ def evaluate(request: Request, *, scp_levels: Sequence[Sequence[Policy]] | None,
     identities = [st for p in identity for st in _parse(p, "identity", partition)]
     bounds = _parse(boundary, "boundary", partition) if boundary is not None else None
     resources = [st for p in resource_policies for st in _parse(p, "resource", partition)]
+    rcps = (None if rcp_levels is None
+            else [[_parse(p, "rcp", partition) for p in level] for level in rcp_levels])
 
     notes: list[str] = []
     principal_arn = ctx.get("aws:principalarn")
@@ -886,6 +961,12 @@ def evaluate(request: Request, *, scp_levels: Sequence[Sequence[Policy]] | None,
     elif service_linked:
         scps_apply = False
         notes.append("SCPs do not apply: the caller is a service-linked role.")
+    rcps_apply = rcps is not None
+    if rcps is not None:
+        why_not = _rcp_exemption(request, resource_in_management_account)
+        if why_not is not None:
+            rcps_apply = False
+            notes.append(why_not)
 
     def decide(reason: Reason, deciding: list[Match]) -> Decision:
         allowed = reason == "allowed"
@@ -897,6 +978,11 @@ def evaluate(request: Request, *, scp_levels: Sequence[Sequence[Policy]] | None,
         for i, level in enumerate(levels):
             for policy_statements in level:
                 denies += [st.match(i, _level_name(i, len(levels))) for st in policy_statements
+                           if st.effect == "Deny" and _applies(st, request, ctx)]
+    if rcps_apply and rcps is not None:
+        for i, level in enumerate(rcps):
+            for policy_statements in level:
+                denies += [st.match(i, _rcp_level_name(i, len(rcps))) for st in policy_statements
                            if st.effect == "Deny" and _applies(st, request, ctx)]
     denies += [st.match() for st in resources
                if st.effect == "Deny" and _deny_names(st, caller, bounds is not None)
@@ -919,6 +1005,18 @@ def evaluate(request: Request, *, scp_levels: Sequence[Sequence[Policy]] | None,
                 if not lacking:
                     notes.append(f"No SCP is attached at {name}.")
                 return decide("scp-implicit-deny", lacking)
+
+    # 2b. Likewise every RCP level above the resource (RCPFullAWSAccess allows everything).
+    if rcps_apply and rcps is not None:
+        for i, level in enumerate(rcps):
+            name = _rcp_level_name(i, len(rcps))
+            if not any(st.effect == "Allow" and _applies(st, request, ctx)
+                       for policy_statements in level for st in policy_statements):
+                policies = rcp_levels[i] if rcp_levels is not None else ()
+                lacking = [Match(p.name, "rcp", None, None, i, name) for p in policies]
+                if not lacking:
+                    notes.append(f"No RCP is attached at {name}.")
+                return decide("rcp-implicit-deny", lacking)
 
     # 3. Same-account resource-based policies.
     best: GrantKind = "none"

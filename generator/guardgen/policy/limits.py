@@ -1,8 +1,11 @@
 """AWS quotas on policies and organizations: the one place each number lives.
 
 SCP quotas changed on 2026-05-15 (10 SCPs per target, 10,240 characters each; before: 5 and
-5,120); ``legacy`` keeps the old ones. IAM quotas:
-https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
+5,120); ``legacy`` keeps the old ones. Resource control policy (RCP) quotas did not change: 5 per
+target and 5,120 characters in both profiles, one slot taken by ``RCPFullAWSAccess``, which AWS
+attaches everywhere and which cannot be detached. Organizations quotas:
+https://docs.aws.amazon.com/organizations/latest/userguide/orgs_reference_limits.html
+IAM quotas: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
 """
 
 from __future__ import annotations
@@ -12,15 +15,26 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class ScpLimits:
+    """The organization policy quotas of one profile (``current`` or ``legacy``)."""
+
     policies_per_target: int  # SCPs attached to one root, OU or account
     max_bytes: int  # UTF-8 bytes of the deployed (minified) document
+    rcps_per_target: int = 5  # RCPs attached to one root, OU or account
+    rcp_max_bytes: int = 5_120  # UTF-8 bytes of a deployed (minified) RCP
 
 
 PROFILES: dict[str, ScpLimits] = {
-    "current": ScpLimits(policies_per_target=10, max_bytes=10_240),
-    "legacy": ScpLimits(policies_per_target=5, max_bytes=5_120),
+    "current": ScpLimits(policies_per_target=10, max_bytes=10_240, rcps_per_target=5,
+                         rcp_max_bytes=5_120),
+    "legacy": ScpLimits(policies_per_target=5, max_bytes=5_120, rcps_per_target=5,
+                        rcp_max_bytes=5_120),
 }
 SCP_MAX_BYTES: dict[str, int] = {name: p.max_bytes for name, p in PROFILES.items()}
+# RCPFullAWSAccess: attached by AWS to every root, OU and account once RCPs are enabled.
+RCP_RESERVED_SLOTS = 1
+RCP_MAX_BYTES = PROFILES["current"].rcp_max_bytes
+# Declarative policies (DECLARATIVE_POLICY_EC2): 10,000 characters each.
+DECLARATIVE_MAX_BYTES = 10_000
 
 # aws_organizations_policy description limit.
 MAX_DESCRIPTION = 512

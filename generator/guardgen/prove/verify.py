@@ -12,6 +12,16 @@ really gets (every level from the root down, ``FullAWSAccess`` included, as guar
 A built-in case is judged on the guardrail's own statements: "must deny" means one of *its*
 Deny statements decides, "leaves alone" means none of them does, whatever other guardrails do.
 Removing a statement or an exemption therefore always breaks a case and names it.
+
+Resource control policies (RCPs) are proved the same way against the RCPs above the account
+that owns the resource (``RCPFullAWSAccess`` included). Their cases ask as an administrator of the
+account (a principal of the organization), as an outsider (a role of an account outside it), as
+each trusted partner account, or as an AWS service principal; each denied case is asked again as
+every break-glass principal inside the organization and every trusted account and service (who
+must get through), and, for an outsider, as a role outside the organization that borrows a
+break-glass name (who must not). Each denied case also runs against a resource of the management
+account, which RCPs never touch. The EC2 declarative policy sets values rather than deciding
+requests; its document is checked when planning, not here.
 """
 
 from __future__ import annotations
@@ -38,7 +48,17 @@ FULL_AWS_ACCESS = evaluate.Policy("FullAWSAccess", {
 ASSUMED_IDENTITY = evaluate.Policy("assumed identity policy (allows the request)", {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+RCP_FULL_AWS_ACCESS = evaluate.Policy("RCPFullAWSAccess", {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]})
 ADMIN_ROLE = "guardgen-verify-admin"
+OUTSIDER_ROLE = "guardgen-verify-outsider"
+PARTNER_ROLE = "guardgen-verify-partner"
+# The AWS service principal of RCP cases that do not name one (aws:PrincipalServiceName).
+SERVICE = "cloudtrail.amazonaws.com"
+# An account and an organization that are not the config's: the first candidates it does not use.
+_OUTSIDE_ACCOUNTS = ("210987654321", "123456789012", "112233445566", "998877665544")
+_OTHER_ORGS = ("o-outsider0000", "o-outsider0001")
 # Regions used where a case needs one the organization does not allow.
 _FAR_REGIONS = ("ap-southeast-2", "sa-east-1", "af-south-1", "me-central-1")
 # Stands in for an account below an OU that has none in the config.
@@ -65,6 +85,12 @@ class Scenario:
     sids: frozenset[str] = frozenset()
     # Target idents from the root down; built-in cases carry it, files are placed by account.
     chain: tuple[str, ...] | None = None
+    # The account that owns the resource (RCPs apply above it); None: the principal's account.
+    resource_account: str | None = None
+    # The principal is outside the organization (or an AWS service): no SCP applies to it.
+    outside: bool = False
+    # Target idents from the root down to the resource's account; built-in RCP cases carry it.
+    rcp_chain: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -119,11 +145,13 @@ def _places(plan: Plan) -> list[_Place]:
 
 
 class _Levels:
-    """SCP levels per chain, built once: the evaluator then parses each policy once."""
+    """SCP (or RCP) levels per chain, built once: the evaluator then parses each policy once."""
 
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, policies: Sequence[Policy] | None = None,
+                 full: evaluate.Policy | None = None) -> None:
+        self.full = full or FULL_AWS_ACCESS
         self.by_target: dict[str, list[evaluate.Policy]] = {}
-        for p in plan.policies:
+        for p in plan.policies if policies is None else policies:
             self.by_target.setdefault(str(p.target.ident), []).append(_as_policy(p))
         self.cache: dict[tuple[str, ...], list[list[evaluate.Policy]]] = {}
 
@@ -133,7 +161,7 @@ class _Levels:
 
     def __call__(self, chain: tuple[str, ...]) -> list[list[evaluate.Policy]]:
         if chain not in self.cache:
-            self.cache[chain] = [[FULL_AWS_ACCESS, *self.by_target.get(i, [])] for i in chain]
+            self.cache[chain] = [[self.full, *self.by_target.get(i, [])] for i in chain]
         return self.cache[chain]
 
 
@@ -155,9 +183,53 @@ def _principal(kind: str, account: str) -> str:
     return f"arn:aws:iam::{account}:role/{ADMIN_ROLE}"
 
 
-def _fill(text: str, account: str, region: str, other: str) -> str:
-    return text.replace("{account}", account).replace("{region}", region).replace(
+def _fill(text: str, account: str, region: str, other: str,
+          more: Mapping[str, str] | None = None) -> str:
+    text = text.replace("{account}", account).replace("{region}", region).replace(
         "{other_region}", other)
+    for key, value in (more or {}).items():
+        text = text.replace("{" + key + "}", value)
+    return text
+
+
+def _outside(plan: Plan) -> tuple[str, str]:
+    """An account and an organization id that are neither the config's nor trusted by it."""
+    org = plan.config.organization
+    used = {org.management_account_id, *plan.config.account_ids().values(),
+            *org.data_perimeter.trusted_accounts}
+    used |= {a.split(":")[4] for a in org.break_glass_principals if a.count(":") >= 5}
+    account = next(a for a in _OUTSIDE_ACCOUNTS if a not in used)
+    return account, next(o for o in _OTHER_ORGS if o != org.org_id)
+
+
+@dataclass(frozen=True)
+class _Asker:
+    """Who asks an RCP case: a principal and what the request context says about it."""
+
+    label: str
+    principal: str
+    account: str
+    context: Mapping[str, str]
+    outside: bool
+
+
+def _asker(kind: str, plan: Plan, account: str, outsider: tuple[str, str],
+           context: Mapping[str, str]) -> list[_Asker]:
+    org = plan.config.organization
+    member = {"aws:PrincipalOrgID": org.org_id or "", "aws:PrincipalIsAWSService": "false"}
+    foreign = {"aws:PrincipalOrgID": outsider[1], "aws:PrincipalIsAWSService": "false"}
+    if kind in ("admin", "root"):
+        return [_Asker("an administrator" if kind == "admin" else "the root user",
+                       _principal(kind, account), account, member, False)]
+    if kind == "outsider":
+        return [_Asker(f"account {outsider[0]} outside the organization",
+                       f"arn:aws:iam::{outsider[0]}:role/{OUTSIDER_ROLE}", outsider[0], foreign,
+                       True)]
+    if kind == "partner":
+        return [_Asker(f"trusted account {a}", f"arn:aws:iam::{a}:role/{PARTNER_ROLE}", a,
+                       foreign, True) for a in org.data_perimeter.trusted_accounts]
+    service = context.get("aws:PrincipalServiceName", SERVICE)
+    return [_Asker(service, service, account, {}, True)]
 
 
 def builtin_scenarios(plan: Plan) -> list[Scenario]:
@@ -172,9 +244,12 @@ def builtin_scenarios(plan: Plan) -> list[Scenario]:
     # Places whose every level holds the same policies decide every request alike (cases name
     # the account only inside ARNs): prove one, and say how many it stands for.
     levels = _Levels(plan)
+    rcp_levels = _Levels(plan, plan.rcps, RCP_FULL_AWS_ACCESS)
+    outsider = _outside(plan)
     groups: dict[tuple[tuple[str, ...], ...], list[_Place]] = {}
     for place in _places(plan):
-        groups.setdefault(levels.signature(place.chain), []).append(place)
+        signature = (*levels.signature(place.chain), *rcp_levels.signature(place.chain))
+        groups.setdefault(signature, []).append(place)
     for same in groups.values():
         place = same[0]
         if len(same) > 1:
@@ -183,10 +258,19 @@ def builtin_scenarios(plan: Plan) -> list[Scenario]:
         acct = place.account_id
         for gid in place.guardrails:
             g = guards[gid]
-            sids = frozenset(s["Sid"] for s in g.build(params))
+            if g.policy_type == "declarative-ec2":
+                continue
+            sids = frozenset(s["Sid"] for s in catalog.statements(g, params,
+                                                                  org.break_glass_principals))
+            if g.policy_type == "rcp":
+                out += _rcp_scenarios(plan, g, place, sids, region, other, outsider)
+                continue
             exempt = [*org.break_glass_principals, *g.also_exempt]
             for case in g.cases(params):
                 ctx = {"aws:RequestedRegion": region}
+                if plan.rcps:  # what RCPs read of a principal of this organization
+                    ctx.update({"aws:PrincipalOrgID": org.org_id or "",
+                                "aws:PrincipalIsAWSService": "false"})
                 ctx.update({k: _fill(v, acct, region, other) for k, v in case.context})
                 resource = _fill(case.resource, acct, region, other)
                 base = Scenario(
@@ -206,7 +290,118 @@ def builtin_scenarios(plan: Plan) -> list[Scenario]:
                         f"{arn} {case.note}", principal=who, account=acct, action=case.action,
                         resource=resource, context=ctx, expect=expect, guardrail=g.id, sids=sids,
                         chain=place.chain))
+    out += _management_scenarios(plan, guards, region, other, outsider)
     return out
+
+
+def _rcp_scenarios(plan: Plan, g: catalog.Guardrail, place: _Place, sids: frozenset[str],
+                   region: str, other: str, outsider: tuple[str, str]) -> list[Scenario]:
+    """An RCP guardrail's cases on the resources of one place, with their variants."""
+    org = plan.config.organization
+    acct = place.account_id
+    more = {"org_id": org.org_id or "", "other_org": outsider[1], "outside_account": outsider[0]}
+    out: list[Scenario] = []
+
+    def ask(who: _Asker, what: str, case: catalog.Case, expect: Literal["allow", "deny"],
+            context: Mapping[str, str], resource: str) -> Scenario:
+        # A principal of another member account is placed by its own account.
+        chain = place.chain if not who.outside and who.account == acct else None
+        return Scenario(
+            name=f"{place.label}: {g.id} {what}: {case.note}", principal=who.principal,
+            account=who.account, action=case.action, resource=resource,
+            context={**_resource_context(plan, acct), **context, **who.context}, expect=expect,
+            guardrail=g.id, sids=sids, chain=chain, resource_account=acct,
+            outside=who.outside, rcp_chain=place.chain)
+
+    # Break-glass roles often live in a central account: ask from another member account when
+    # there is one, where an RCP comparing accounts cannot spare them by accident.
+    central = next((a for a in plan.config.account_ids().values()
+                    if a not in (acct, org.management_account_id)), acct)
+
+    for case in g.cases(plan.config.params):
+        context = {"aws:RequestedRegion": region,
+                   **{k: _fill(v, acct, region, other, more) for k, v in case.context}}
+        resource = _fill(case.resource, acct, region, other, more)
+        expect: Literal["allow", "deny"] = "deny" if case.denied else "allow"
+        verb = "denies" if case.denied else "allows"
+        for who in _asker(case.principal, plan, acct, outsider, context):
+            label = f" (as {who.label})" if case.principal == "partner" else ""
+            out.append(ask(who, f"{verb}{label}", case, expect, context, resource))
+        if not case.denied:
+            continue
+        spared: Literal["allow", "deny"] = "deny" if g.applies_to_everyone else "allow"
+        spares = "still denies" if g.applies_to_everyone else "spares"
+        variants: list[tuple[str, _Asker]] = []
+        if case.principal != "service":
+            for arn in dict.fromkeys([*org.break_glass_principals, *g.also_exempt]):
+                member = _asker("admin", plan, central, outsider, context)[0]
+                who = _Asker(arn, _concrete(arn, central), _account_of(_concrete(arn, central)),
+                             member.context, False)
+                variants.append((f"{spares} {arn} inside the organization, asking as in", who))
+        if not g.applies_to_everyone:
+            if case.principal != "service":
+                variants += [(f"spares {who.label}, asking as in", who)
+                             for who in _asker("partner", plan, acct, outsider, context)]
+            variants += [(f"spares trusted service {s}, asking as in", _Asker(s, s, acct, {}, True))
+                         for s in org.data_perimeter.trusted_services]
+        for what, who in variants:
+            out.append(ask(who, what, case, spared, context, resource))
+        if case.principal == "outsider":
+            foreign = _asker("outsider", plan, acct, outsider, context)[0]
+            for arn in org.break_glass_principals:
+                borrowed = _concrete(arn, outsider[0])
+                out.append(ask(_Asker(arn, borrowed, outsider[0], foreign.context, True),
+                               f"still denies {arn} borrowed by an account outside the "
+                               "organization, asking as in", case, "deny", context, resource))
+                if g.applies_to_everyone:
+                    continue
+                # A trusted account's role is spared whatever its name.
+                for partner in _asker("partner", plan, acct, outsider, context):
+                    named = _concrete(arn, partner.account)
+                    out.append(ask(_Asker(arn, named, partner.account, partner.context, True),
+                                   f"spares {arn} of {partner.label}, asking as in", case,
+                                   "allow", context, resource))
+    return out
+
+
+def _management_scenarios(plan: Plan, guards: Mapping[str, catalog.Guardrail], region: str,
+                          other: str, outsider: tuple[str, str]) -> list[Scenario]:
+    """Every denied case of every RCP guardrail in use, on a resource of the management account:
+    RCPs never restrict it, so each must be left alone."""
+    org = plan.config.organization
+    mgmt = org.management_account_id
+    params = plan.config.params
+    more = {"org_id": org.org_id or "", "other_org": outsider[1], "outside_account": outsider[0]}
+    out = []
+    for g in plan.guardrails:
+        if g.policy_type != "rcp":
+            continue
+        sids = frozenset(s["Sid"] for s in catalog.statements(guards[g.id], params,
+                                                              org.break_glass_principals))
+        for case in g.cases(params):
+            if not case.denied:
+                continue
+            context = {"aws:RequestedRegion": region,
+                       **{k: _fill(v, mgmt, region, other, more) for k, v in case.context}}
+            for who in _asker(case.principal, plan, mgmt, outsider, context):
+                out.append(Scenario(
+                    name=f"the management account ({mgmt}): {g.id} leaves its resources alone: "
+                    f"{case.note}", principal=who.principal, account=who.account,
+                    action=case.action, resource=_fill(case.resource, mgmt, region, other, more),
+                    context={**_resource_context(plan, mgmt), **context, **who.context},
+                    expect="allow", guardrail=g.id, sids=sids, resource_account=mgmt,
+                    outside=who.outside))
+    return out
+
+
+def _resource_context(plan: Plan, account: str) -> dict[str, str]:
+    """What every request to a resource of ``account`` says about its owner."""
+    org_id = plan.config.organization.org_id
+    return {"aws:ResourceAccount": account, **({"aws:ResourceOrgID": org_id} if org_id else {})}
+
+
+def _account_of(arn: str) -> str:
+    return arn.split(":")[4]
 
 
 def _boundaries(plan: Plan) -> dict[tuple[str, str], Mapping[str, Any]]:
@@ -228,15 +423,26 @@ def run(plan: Plan, scenarios: Iterable[Scenario]) -> list[Outcome]:
     chains = {p.account_id: p.chain for p in _places(plan) if p.account_id != PLACEHOLDER_ACCOUNT}
     org = plan.config.organization
     levels_of = _Levels(plan)
+    rcp_levels_of = _Levels(plan, plan.rcps, RCP_FULL_AWS_ACCESS)
     boundaries = _boundaries(plan)
     outcomes = []
     for s in scenarios:
         management = s.account == org.management_account_id
         chain = s.chain or chains.get(s.account)
-        if chain is None and not management:
+        # A principal of another account may ask for a resource of this organization (RCPs).
+        outside = s.outside or (chain is None and not management and s.resource_account is not None)
+        if chain is None and not management and not outside:
             raise ConfigError([f"{s.where}: account {s.account} is not in the organization "
                                "description"])
-        levels = levels_of(chain) if chain is not None and not management else None
+        levels = levels_of(chain) if chain is not None and not management and not outside else None
+        owner = s.resource_account or s.account
+        owner_is_management = owner == org.management_account_id
+        rcp_chain = s.rcp_chain or chains.get(owner)
+        rcps = None
+        if plan.rcps and owner_is_management:
+            rcps = [[RCP_FULL_AWS_ACCESS]]
+        elif plan.rcps and rcp_chain is not None:
+            rcps = rcp_levels_of(rcp_chain)
         identity = ([evaluate.Policy(f"identity policy {i}", d)
                      for i, d in enumerate(s.identity_policies)]
                     if s.identity_policies is not None else [ASSUMED_IDENTITY])
@@ -247,7 +453,8 @@ def run(plan: Plan, scenarios: Iterable[Scenario]) -> list[Outcome]:
             evaluate.Request(s.principal, s.account, s.action, s.resource, dict(s.context)),
             scp_levels=levels, identity=identity,
             boundary=evaluate.Policy("permissions boundary", boundary_doc) if boundary_doc else None,
-            is_management_account=management)
+            is_management_account=management, rcp_levels=rcps,
+            resource_in_management_account=owner_is_management)
         outcomes.append(Outcome(s, decision, _judge(s, decision)))
     return outcomes
 
@@ -274,6 +481,7 @@ class _ScenarioModel(BaseModel):
     identity_policies: list[dict[str, Any]] | None = None
     permissions_boundary: dict[str, Any] | None = None
     scps: list[str] | None = Field(default=None, min_length=1)
+    resource_account: str | None = Field(default=None, pattern=r"^[0-9]{12}$")
 
 
 class _FileModel(BaseModel):
@@ -298,7 +506,8 @@ def load_scenarios(path: Path) -> list[Scenario]:
             resource=m.resource, context=m.context, expect=m.expect,
             identity_policies=tuple(m.identity_policies) if m.identity_policies is not None else None,
             permissions_boundary=m.permissions_boundary, where=mark,
-            scps=tuple(m.scps) if m.scps is not None else None))
+            scps=tuple(m.scps) if m.scps is not None else None,
+            resource_account=m.resource_account))
     return out
 
 

@@ -17,6 +17,7 @@ import jinja2
 from .. import hcl
 from ..plan import OuPlan, Plan, Policy, Target, monitoring, policy_documents
 from ..plan.iam import RolePlan
+from ..policy.limits import DECLARATIVE_MAX_BYTES
 from ..resources import data_dir, module_files
 
 MANAGEMENT = "management"
@@ -151,8 +152,10 @@ def _target_ref(target: Target) -> str:
 
 
 def _policy_comment(p: Policy, plan: Plan) -> _Rendered:
+    limit = {"scp": plan.limits.max_bytes, "rcp": plan.limits.rcp_max_bytes,
+             "declarative-ec2": DECLARATIVE_MAX_BYTES}[p.policy_type]
     return comment(f"{p.target.display}: {', '.join(p.guardrails)} "
-                   f"({p.size:,} of {plan.limits.max_bytes:,} bytes)")
+                   f"({p.size:,} of {limit:,} bytes)")
 
 
 def _tf(template: str, **context: Any) -> str:
@@ -192,7 +195,9 @@ def render(plan: Plan, source: str) -> dict[str, str]:
               "policy_comment": _policy_comment}
     org = cfg.organization
     deploy = f"assuming guardgen's deploy role {org.deploy_role_name} in"
-    files = _root_files(MANAGEMENT, "management", ("organization", "scps", "placement", "outputs"),
+    management = ("organization", "scps", "placement", "outputs",
+                  *(("rcps",) if plan.rcps else ()), *(("declarative",) if plan.declarative else ()))
+    files = _root_files(MANAGEMENT, "management", management,
                         account_id=org.management_account_id, assume_role=False,
                         runs_as=f"Runs with credentials for the management account of {org.name}.",
                         **common)
@@ -215,6 +220,8 @@ def render(plan: Plan, source: str) -> dict[str, str]:
                                  namespace=monitoring.NAMESPACE, **common))
     for doc in policy_documents(plan):
         files[doc.path] = doc.text
+    for pol in plan.declarative:
+        files[f"{MANAGEMENT}/policies/{pol.ident}.json"] = pol.content
     used = {"scp"}
     used |= {"cloudtrail-alarms"} if mon is not None else set()
     used |= {"organization-trail"} if mon is not None and mon.create_trail else set()
@@ -229,7 +236,10 @@ def render(plan: Plan, source: str) -> dict[str, str]:
         files[rel] = text
     files["README.md"] = _environment("md").get_template("README.md.j2").render(
         header=_header(source, markdown_file=True), plan=plan, by_target=_by_target(plan),
-        used=plan.guardrails, trust_summary=_trust_summary)
+        used=plan.guardrails, trust_summary=_trust_summary,
+        extended=bool(plan.rcps or plan.declarative
+                      or any(g.origin for g in plan.guardrails)),
+        type_name=_TYPE_NAMES)
     return dict(sorted(files.items()))
 
 
@@ -251,8 +261,11 @@ def _trust_summary(role: RolePlan) -> _Rendered:
     return _Rendered("<br>".join(str(_code(w)) if w != "with external id" else w for w in who))
 
 
+_TYPE_NAMES = {"scp": "SCP", "rcp": "RCP", "declarative-ec2": "EC2 declarative policy"}
+
+
 def _by_target(plan: Plan) -> list[tuple[Target, list[str]]]:
     names: dict[str, list[str]] = {}
-    for p in plan.policies:
+    for p in (*plan.policies, *plan.rcps, *plan.declarative):
         names.setdefault(p.target.ident, []).append(p.name)
     return [(t, names.get(t.ident, [])) for t in plan.targets]

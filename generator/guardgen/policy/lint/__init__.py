@@ -11,6 +11,7 @@ reused for another meaning (retired ids stay retired):
 - GG4xx  role trust (who may assume a role)
 - GG5xx  condition logic (set operators, operator/key type mismatches)
 - GG6xx  SCP guardrail conventions (break-glass exemptions)
+- GG7xx  resource control policy grammar (Principal "*", Deny only, supported services, size)
 
 Each rule also has a kebab-case name, shown next to the id; ``--format sarif`` uses the id as
 ``ruleId``. A rule is one frozen :class:`Rule` with its check function, listed in

@@ -17,14 +17,14 @@ from ..limits import SCP_MAX_BYTES
 if TYPE_CHECKING:
     pass
 
-Kind = Literal["scp", "identity", "boundary", "trust", "resource", "key"]
+Kind = Literal["scp", "rcp", "identity", "boundary", "trust", "resource", "key"]
 Severity = Literal["error", "warning", "info"]
 
-KINDS: tuple[Kind, ...] = ("scp", "identity", "boundary", "trust", "resource", "key")
+KINDS: tuple[Kind, ...] = ("scp", "rcp", "identity", "boundary", "trust", "resource", "key")
 SEVERITIES: tuple[Severity, ...] = ("info", "warning", "error")  # ascending
 RANK = {s: n for n, s in enumerate(SEVERITIES)}
 ALL: frozenset[Kind] = frozenset(KINDS)
-PRINCIPAL_KINDS: frozenset[Kind] = frozenset({"trust", "resource", "key"})
+PRINCIPAL_KINDS: frozenset[Kind] = frozenset({"trust", "resource", "key", "rcp"})
 
 # Quotas. SCPs: https://docs.aws.amazon.com/organizations/latest/userguide/orgs_reference_limits.html
 # (10,240 characters since 2026-05-15, 5,120 before; UTF-8 bytes of the minified JSON is the
