@@ -26,12 +26,14 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"guardgen.output"}),
     frozenset({"guardgen.prove"}),
     frozenset({"guardgen.aws"}),
+    frozenset({"guardgen.adopt"}),
     frozenset({"guardgen.pipeline"}),
     frozenset({"guardgen.cli"}),
 )
-# Where render, output, prove and aws sit relative to each other: side by side, never importing
-# one another. The list above orders them only to give each a rank.
-SIBLINGS = frozenset({"guardgen.render", "guardgen.output", "guardgen.prove", "guardgen.aws"})
+# Where render, output, prove, aws and adopt sit relative to each other: side by side, never
+# importing one another. The list above orders them only to give each a rank.
+SIBLINGS = frozenset({"guardgen.render", "guardgen.output", "guardgen.prove", "guardgen.aws",
+                      "guardgen.adopt"})
 # Third-party packages only one part of guardgen may import.
 CONFINED = {"typer": "guardgen.cli", "jinja2": "guardgen.render", "boto3": "guardgen.aws",
             "botocore": "guardgen.aws"}

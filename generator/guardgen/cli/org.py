@@ -1,11 +1,12 @@
 """`guardgen import` and `guardgen drift`: read a live organization (read-only) into a config, or
-compare it with one.
+compare it with one; `guardgen import --terraform DIR` adopts the SCPs of existing Terraform.
 
 Registered by the main CLI with ``org.register(app)``. :func:`import_to` is the import as a plain
 function, for ``guardgen init --from-aws DIR``. boto3, PyYAML and pydantic are imported inside the
 functions: ``guardgen --help`` must not pay for them.
 
-Exit codes: import 0 written, 2 error (nothing written); drift 0 in sync, 1 drift, 2 error.
+Exit codes: import 0 written, 1 (--terraform) written but some constructs not translated, 2 error
+(nothing written); drift 0 in sync, 1 drift, 2 error.
 """
 
 from __future__ import annotations
@@ -131,6 +132,70 @@ def import_to(directory: Path, *, profile: str | None = None, region: str | None
                         endpoint_url=endpoint_url, break_glass=break_glass, force=force, quiet=quiet)
 
 
+def write_terraform_import(path: Path, folder: Path, *, dry_run: bool = False,
+                           quiet: bool = False) -> int:
+    """Read the SCPs and RCPs of the Terraform in ``folder`` into the existing config ``path``.
+
+    Each policy becomes a custom guardrail (its statements exactly as deployed), each attachment
+    its id in the guardrails list of the root, OU or account it targets. The new text is loaded
+    and planned as ``guardgen generate`` would before anything is written; the file is replaced
+    atomically, or with ``dry_run`` the change is printed as a diff.
+
+    Returns:
+        0 when everything found was translated, 1 when some construct was not (each is printed
+        with its file and line; the rest is written).
+
+    Raises:
+        GuardgenError: the config does not load, the folder cannot be read, or the result would
+            not load (nothing is written).
+    """
+    import difflib
+
+    from .. import adopt, pipeline, plan
+    from ..errors import ConfigError
+
+    loaded = pipeline.load(path)
+    text = path.read_text(encoding="utf-8")
+    try:
+        result = adopt.import_terraform(folder, loaded.config, text, origin=folder.as_posix())
+    except adopt.Untranslatable as exc:
+        raise GuardgenError(f"{folder}: {exc.reason}") from None
+    if result.text != text:
+        try:
+            plan.build(pipeline.loads(result.text, str(path)).config)
+        except ConfigError as exc:
+            raise GuardgenError(
+                f"the guardrails read from {folder} do not load into {path}, so nothing was "
+                "written:\n" + "\n".join(f"  {p}" for p in exc.problems)
+                + "\nFix the policies (or leave them out) and run the import again.") from exc
+    for note in result.notes:
+        say(quiet, f"note: {folder.as_posix()}/{note}")
+    if result.problems:
+        typer.echo(f"{folder}: {len(result.problems)} construct(s) not translated:", err=True)
+        for problem in result.problems:
+            typer.echo(f"  {problem}", err=True)
+    attached = sum(len(ids) for ids in result.attached.values())
+    summary = (f"{len(result.guardrails)} custom guardrail(s) and {attached} attachment(s) from "
+               f"{folder}")
+    if dry_run:
+        sys.stdout.write("".join(difflib.unified_diff(
+            text.splitlines(keepends=True), result.text.splitlines(keepends=True),
+            fromfile=f"a/{path.name}", tofile=f"b/{path.name}")))
+        say(quiet, f"{path}: would add {summary} (--dry-run: nothing written)")
+    elif result.text != text:
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            tmp.write_text(result.text, encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise OutputError(f"cannot write {path}: {exc.strerror}") from exc
+        say(quiet, f"wrote {path}: {summary}")
+    else:
+        say(quiet, f"{path}: nothing to import from {folder}")
+    return EXIT_STALE if result.problems else EXIT_OK
+
+
 def import_(
     config: WriteConfigOpt = DEFAULT_CONFIG,
     profile: ProfileOpt = None,
@@ -138,16 +203,39 @@ def import_(
     endpoint_url: EndpointOpt = None,
     break_glass: BreakGlassOpt = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing config.")] = False,
+    terraform: Annotated[Path | None, typer.Option(
+        "--terraform", help="Read the SCPs and RCPs of the Terraform in this folder (its root "
+        "module) into the existing config, as custom guardrails, instead of reading AWS.",
+        exists=True, file_okay=False)] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="With --terraform: print the change to the config as a diff, write "
+        "nothing.")] = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Write a guardgen.yaml that reproduces a live organization (read-only).
+    """Write a guardgen.yaml that reproduces a live organization (read-only), or adopt the SCPs
+    of existing Terraform into one (--terraform DIR).
 
-    Reads the OU tree (each OU keeps its id, so `guardgen generate` adopts it), the accounts in
-    it, and every SCP: those that are exactly guardgen guardrails become guardrail ids, the
-    others count against each target's SCP slots (reserved_scp_slots). Needs credentials of the
-    management account (or a delegated administrator); makes only Describe and List calls.
-    Exit 0 written, 2 error (nothing written).
+    From AWS: reads the OU tree (each OU keeps its id, so `guardgen generate` adopts it), the
+    accounts in it, and every SCP: those that are exactly guardgen guardrails become guardrail
+    ids, the others count against each target's SCP slots (reserved_scp_slots). Needs
+    credentials of the management account (or a delegated administrator); makes only Describe
+    and List calls. Exit 0 written, 2 error (nothing written).
+
+    From Terraform (--terraform DIR, AWS options ignored): reads aws_organizations_policy
+    resources (jsonencode, file, templatefile, aws_iam_policy_document, cloudposse's YAML
+    catalogs) and their attachments, following local modules and tfvars, into the existing
+    config: each policy a custom guardrail with its statements exactly as deployed, each
+    attachment its id at the root, OU or account. Exit 0 written, 1 written but some constructs
+    were not translated (each printed with file:line), 2 error (nothing written).
     """
+    if terraform is not None:
+        try:
+            code = write_terraform_import(config, terraform, dry_run=dry_run, quiet=quiet)
+        except GuardgenError as exc:
+            fail(exc)
+        raise typer.Exit(code)
+    if dry_run:
+        fail("--dry-run goes with --terraform DIR; an import from AWS writes a new file")
     try:
         write_import(config, profile=profile, region=region, endpoint_url=endpoint_url,
                      break_glass=break_glass, force=force, quiet=quiet)

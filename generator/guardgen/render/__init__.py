@@ -4,6 +4,7 @@ an HCL literal. No disk writes. Imports plan/ and the shared helpers; the only u
 
 from __future__ import annotations
 
+from .moves import moved_files
 from .terraform import MANAGEMENT, align, comment, label, markdown, render
 
-__all__ = ["MANAGEMENT", "align", "comment", "label", "markdown", "render"]
+__all__ = ["MANAGEMENT", "align", "comment", "label", "markdown", "moved_files", "render"]
