@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ACME, tree_digest
 from guardgen.config import source as yamlsrc
+from support import ACME, tree_digest
 
 GOOD = ACME.read_text(encoding="utf-8")
 
@@ -74,7 +74,8 @@ CASES = {
         "a: &a [x,x,x,x,x,x,x,x,x,x]\n" + "".join(
             f"{n}: &{n} [*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p}]\n"
             for p, n in zip("abcdefgh", "bcdefghi", strict=True)),
-        r"guardgen.yaml:1:1: document expands to more than [\d,]+ values \(alias bomb\?\)"),
+        r"guardgen.yaml:\d+:\d+: the document holds more than [\d,]+ values once aliases are "
+        r"expanded \(alias bomb\?\)"),
     "wrong top level": ("- just\n- a list\n", r"guardgen.yaml:1:1: expected a mapping"),
     "guardrails on the management account": (
         GOOD.replace('{ name: audit, id: "333333333333", email: aws+audit@acme.example }',

@@ -91,22 +91,69 @@ def short_hash(text: str, length: int = 6) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
 
 
+# Hash lengths (hex digits) tried in turn when a shorter form would make two identifiers equal.
+_HASH_LENGTHS = (6, 10, 16, 24, 32)
+
+
 def identifiers(prefix: str, keys: Iterable[str], max_len: int = 64) -> dict[str, Raw]:
-    """Readable, unique Terraform identifiers for ``keys`` under ``prefix``.
+    """Readable Terraform identifiers for ``keys`` under ``prefix``, unique by construction.
 
     A key gets ``prefix_slug`` when that slug is non-empty, fits in ``max_len`` and no other key
-    shares it; otherwise a short stable hash of the key is appended. The result for a key depends
-    only on the set of keys, never on their order.
+    shares it; otherwise a short stable hash of the key is appended. Whenever two keys would still
+    end up with the same identifier (a name that reads like another's hashed form, a hash prefix
+    shared by chance), each of them except the one already hashed the most gets a (longer) hash,
+    until every identifier differs. The result for a key depends only on the set of keys, never on
+    their order.
+
+    Raises:
+        ValueError: if two keys still collide with 128 bits of hash, which needs a SHA-256
+            collision.
     """
     keys = list(dict.fromkeys(keys))
-    wanted = {k: f"{prefix}_{slug(k)}" if slug(k) else prefix for k in keys}
+    wanted: dict[str, str] = {}
+    for k in keys:
+        s = slug(k)
+        wanted[k] = f"{prefix}_{s}" if s else prefix
     counts: dict[str, int] = {}
     for ident in wanted.values():
         counts[ident] = counts.get(ident, 0) + 1
-    out: dict[str, Raw] = {}
-    for k, ident in wanted.items():
-        if ident != prefix and counts[ident] == 1 and len(ident) <= max_len:
-            out[k] = Raw(ident)
-        else:
-            out[k] = Raw(f"{ident[: max_len - 7].rstrip('_')}_{short_hash(k)}")
-    return out
+    # 0: the readable slug; n > 0: the slug cut short plus _HASH_LENGTHS[n - 1] hex digits.
+    level = {k: 0 if w != prefix and counts[w] == 1 and len(w) <= max_len else 1
+             for k, w in wanted.items()}
+    return {k: Raw(ident) for k, ident in _settle(wanted, level, max_len).items()}
+
+
+def hashed_identifiers(prefix: str, keys: Iterable[str], max_len: int = 64) -> dict[str, Raw]:
+    """``prefix_<hash of key>`` for every key, unique by construction (see :func:`identifiers`)."""
+    keys = list(dict.fromkeys(keys))
+    return {k: Raw(ident) for k, ident in
+            _settle({k: prefix for k in keys}, dict.fromkeys(keys, 1), max_len).items()}
+
+
+def _settle(wanted: dict[str, str], level: dict[str, int], max_len: int) -> dict[str, str]:
+    """Raise the hash level of colliding keys until every identifier is distinct."""
+
+    def form(k: str) -> str:
+        if level[k] == 0:
+            return wanted[k]
+        n = _HASH_LENGTHS[level[k] - 1]
+        return f"{wanted[k][: max_len - n - 1].rstrip('_')}_{short_hash(k, n)}"
+
+    while True:
+        by_ident: dict[str, list[str]] = {}
+        for k in wanted:
+            by_ident.setdefault(form(k), []).append(k)
+        clashes = [group for group in by_ident.values() if len(group) > 1]
+        if not clashes:
+            return {k: form(k) for k in wanted}
+        for group in clashes:
+            highest = max(level[k] for k in group)
+            at_highest = [k for k in group if level[k] == highest]
+            for k in group:
+                # A key already hashed keeps its identifier when another key merely reads like
+                # it: adding an account named like a hashed identifier renames nothing else.
+                if len(at_highest) == 1 and k == at_highest[0]:
+                    continue
+                if level[k] == len(_HASH_LENGTHS):
+                    raise ValueError(f"cannot make distinct identifiers for {group!r}")
+                level[k] += 1

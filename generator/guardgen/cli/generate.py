@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -12,15 +13,31 @@ from ..errors import GuardgenError
 from .common import EXIT_STALE, ConfigOpt, OutputOpt, QuietOpt, fail, say
 from .verify import prove, report
 
+DEFAULT_WAIT = 5.0
+ForceLocationOpt = Annotated[bool, typer.Option(
+    "--force-output-location", help="Write even where guardgen refuses to by default: the "
+    "config's own folder or a parent of it, the root folder, a home or system folder.")]
+WaitOpt = Annotated[float, typer.Option(
+    "--wait", min=0, help="Seconds to wait for another guardgen run on the same output to finish "
+    "before giving up (exit 2).")]
 
-def _generate(config: Path, out: Path | None, force: bool, quiet: bool) -> None:
+
+def _generate(config: Path, out: Path | None, force: bool, quiet: bool, *,
+              force_location: bool = False, wait: float = DEFAULT_WAIT,
+              prune_moves: bool = False) -> None:
     from .. import output, pipeline
 
     try:
-        res = pipeline.run(config, out)
-        output.recover(res.out_dir)
-        cmp = output.compare(res.out_dir, res.files)
-        output.write(res.out_dir, res.files, cmp, force=force)
+        res = pipeline.run(config, out, force_location=force_location, prune_moves=prune_moves)
+        output.prepare(res.out_dir)
+        with output.OutputLock(res.out_dir, exclusive=True, wait=wait,
+                               command="guardgen generate") as lock:
+            for note in output.recover(res.out_dir):
+                say(quiet, f"note: {note}")
+            cmp = output.compare(res.out_dir, res.files, keep_text=False)
+            notes = output.write(res.out_dir, res.files, cmp, force=force)
+        for warning in [*notes, *lock.warnings]:
+            typer.echo(f"warning: {warning}", err=True)
     except GuardgenError as exc:
         fail(exc)
     summary = (f"{len(res.plan.targets)} targets, {len(res.plan.policies)} SCPs, "
@@ -38,19 +55,31 @@ def generate(
     force: Annotated[bool, typer.Option(
         "--force", help="Overwrite generated files edited by hand and files guardgen did not "
         "write.")] = False,
+    force_output_location: ForceLocationOpt = False,
+    wait: WaitOpt = DEFAULT_WAIT,
+    prune_moves: Annotated[bool, typer.Option(
+        "--prune-moves", help="Drop the moved blocks earlier renames left in the tree (keep those "
+        "this run needs). Run it once every state has been applied with them.")] = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Write the Terraform for the config. Unchanged input writes nothing.
 
     guardgen owns the files listed in the output's .guardgen-manifest.json: it rewrites them,
-    removes the ones no longer generated, and never touches any other file.
+    removes the ones no longer generated, and never touches any other file. The new tree
+    replaces the old one in a single step, so a crash leaves one or the other, never a mix; one
+    run at a time writes an output (.guardgen.lock). When the config renames an OU, an account, a
+    role or a boundary, moved.tf tells Terraform to move rather than destroy; those blocks stay
+    until --prune-moves.
     """
-    _generate(config, output_dir, force, quiet)
+    _generate(config, output_dir, force, quiet, force_location=force_output_location, wait=wait,
+              prune_moves=prune_moves)
 
 
 def check(
     config: ConfigOpt = Path("guardgen.yaml"),
     output_dir: OutputOpt = None,
+    force_output_location: ForceLocationOpt = False,
+    wait: WaitOpt = DEFAULT_WAIT,
     quiet: QuietOpt = False,
 ) -> None:
     """Fail (exit 1, with a diff) when the committed Terraform is stale or edited by hand.
@@ -61,43 +90,63 @@ def check(
     from .. import output, pipeline
 
     try:
-        res = pipeline.run(config, output_dir)
-        cmp = output.compare(res.out_dir, res.files)
+        res = pipeline.run(config, output_dir, force_location=force_output_location)
+        left, cmp = output.compare_consistent(res.out_dir, res.files, wait=wait)
     except GuardgenError as exc:
         fail(exc)
-    proofs = prove(res.plan, [])
-    if output.interrupted(res.out_dir):
-        typer.echo(f"{res.out_dir}: a `guardgen generate` was interrupted before it finished; "
-                   "run it again to complete the write.", err=True)
+    if left is not None and left.state in ("building", "swapping"):
+        # The tree is the one from before that run: a diff against it says nothing useful.
+        typer.echo(f"{left.describe(res.out_dir)} Compared with this config, "
+                   f"{len(cmp.create)} file(s) are missing, {len(cmp.update)} different and "
+                   f"{len(cmp.delete)} stale.", err=True)
         raise typer.Exit(EXIT_STALE)
+    if left is not None:
+        say(quiet, f"note: {left.describe(res.out_dir)}")
+    proofs = prove(res.plan, [])
     failed = report(proofs, quiet, verbose=False)
     if cmp.clean:
         say(quiet, f"{res.out_dir}: up to date ({len(res.files)} files).")
     else:
         sys.stdout.write(output.unified_diff(cmp, res.files))
+        for problem in cmp.blocked:
+            typer.echo(f"{problem}", err=True)
         typer.echo(f"\n{res.out_dir}: {len(cmp.create)} missing, {len(cmp.update)} different, "
-                   f"{len(cmp.delete)} stale file(s). Run `guardgen generate` and commit the "
-                   "result.", err=True)
+                   f"{len(cmp.delete)} stale file(s)"
+                   + (f", {len(cmp.blocked)} in the way" if cmp.blocked else "")
+                   + ". Run `guardgen generate` and commit the result.", err=True)
     if failed or not cmp.clean:
         raise typer.Exit(EXIT_STALE)
+
+
+class InitCi(str, Enum):
+    """CI systems `guardgen init --ci` writes a pipeline for."""
+
+    GITHUB = "github"
+    GITLAB = "gitlab"
+    NONE = "none"
 
 
 def init(
     directory: Annotated[Path, typer.Argument(help="Where to create the landing zone.",
                                               file_okay=False)] = Path("."),
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing guardgen.yaml "
-                                        "and workflow.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing guardgen.yaml, "
+                                        "its schema and the CI file.")] = False,
+    ci: Annotated[InitCi, typer.Option(
+        "--ci", help="The CI file to write: github (.github/workflows/guardgen.yml), gitlab "
+        "(.gitlab-ci.yml) or none.")] = InitCi.GITHUB,
     quiet: QuietOpt = False,
 ) -> None:
-    """Scaffold a demo landing zone: a commented guardgen.yaml, its Terraform and a CI workflow.
+    """Scaffold a demo landing zone: a commented guardgen.yaml, its Terraform and a CI file.
 
-    Needs no AWS credentials. Edit guardgen.yaml for your organization, then run
-    `guardgen generate`.
+    Also writes guardgen.schema.json beside the config, for editors. The CI file installs this
+    guardgen version and runs check, lint and terraform fmt, comments what a pull request
+    changes, and shows where terraform plan runs with OIDC credentials. Needs no AWS
+    credentials. Edit guardgen.yaml for your organization, then run `guardgen generate`.
     """
     from ..output import scaffold
 
     try:
-        written = scaffold.init(directory, force=force)
+        written = scaffold.init(directory, force=force, ci=ci.value)
     except GuardgenError as exc:
         fail(exc)
     for path in written:

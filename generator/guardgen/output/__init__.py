@@ -1,15 +1,21 @@
-"""Write and check: the only disk I/O for the output tree (manifest, atomic writes, comparison)
-and for ``init``'s scaffold. Imports only the shared helpers.
+"""Write and check: the only disk I/O for the output tree (manifest, atomic swap of the whole
+tree, lock, comparison, where an output may go) and for ``init``'s scaffold. Imports only the
+shared helpers.
 """
 
 from __future__ import annotations
 
+from .atomic import Leftover
+from .location import location_problem
+from .lock import LOCK, LockedError, OutputLock
 from .tree import (
     MANIFEST,
     Comparison,
     compare,
+    compare_consistent,
     digest,
     interrupted,
+    prepare,
     read_manifest,
     recover,
     unified_diff,
@@ -18,6 +24,8 @@ from .tree import (
 )
 
 __all__ = [
-    "MANIFEST", "Comparison", "compare", "digest", "interrupted", "read_manifest", "recover",
+    "LOCK", "MANIFEST", "Comparison", "Leftover", "LockedError", "OutputLock", "compare",
+    "compare_consistent",
+    "digest", "interrupted", "location_problem", "prepare", "read_manifest", "recover",
     "unified_diff", "with_manifest", "write",
 ]

@@ -1,30 +1,32 @@
-"""The only place guardgen touches the output tree: compare, write atomically, own a manifest.
+"""The only place guardgen touches the output tree: compare, own a manifest, write atomically.
 
-``generate`` and ``check`` share :func:`compare`; ``generate`` then applies the changes through a
-staging directory inside the output tree. The staging directory is renamed into place as the
-commit point: a crash before it leaves the old tree, a crash after it is rolled forward by the
-next run, so readers only ever see the old tree or the new one.
+``generate`` and ``check`` share :func:`compare`; ``generate`` then replaces the tree in one
+atomic step (:mod:`.atomic`) under the output's lock (:mod:`.lock`).
+
+Paths are checked component by component without following links: a link in the output (a
+generated folder or file made into a link, pointing anywhere) is reported, never written through.
 """
 
 from __future__ import annotations
 
 import difflib
+import errno
 import hashlib
 import json
 import os
-import shutil
+import re
+import stat
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from ..errors import OutputError
-
-MANIFEST = ".guardgen-manifest.json"
-_STAGING = ".guardgen-staging"
-_STAGING_TMP = ".guardgen-staging.tmp"
-_OPS = "ops.json"
+from . import atomic
+from .atomic import MANIFEST as MANIFEST
+from .lock import LOCK, OutputLock
 
 
 def digest(text: str) -> str:
+    """SHA-256 of ``text`` as written (UTF-8), in hex: what the manifest records."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -44,70 +46,211 @@ class Comparison:
     delete: list[str] = field(default_factory=list)  # owned files no longer rendered
     hand_edited: list[str] = field(default_factory=list)  # owned files changed since written
     foreign: list[str] = field(default_factory=list)  # files in the way that guardgen never wrote
+    blocked: list[str] = field(default_factory=list)  # what guardgen will not write through, why
     current: dict[str, str | None] = field(default_factory=dict)  # disk text of differing files
 
     @property
     def clean(self) -> bool:
-        return not (self.create or self.update or self.delete)
+        return not (self.create or self.update or self.delete or self.blocked)
 
 
-def _safe_rel(rel: str) -> Path:
-    p = PurePosixPath(rel)
-    if p.is_absolute() or ".." in p.parts or not p.parts:
+# An empty, "." or ".." component, a leading "/", a backslash or a NUL.
+_UNSAFE = re.compile(r"(?:^|/)\.{0,2}(?:/|$)|[\\\0]")
+
+
+def _safe_rel(rel: str) -> str:
+    """``rel`` if it is a plain relative path inside the output, else :class:`OutputError`."""
+    if _UNSAFE.search(rel):
         raise OutputError(f"refusing to touch {rel!r}: outside the output directory")
-    return Path(*p.parts)
+    return rel
 
 
-def _read(path: Path) -> str | None:
+_KIND = {"dir": "a folder", "file": "a file", "link": "a symbolic link", "other": "a special file"}
+
+
+def _kind_of(mode: int) -> str:
+    return ("dir" if stat.S_ISDIR(mode) else "file" if stat.S_ISREG(mode)
+            else "link" if stat.S_ISLNK(mode) else "other")
+
+
+class _Disk:
+    """What is at each path under ``out``, found without following links (one lstat per folder,
+    cached; one open per file)."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = str(out)
+        self.kinds: dict[str, str] = {"": "dir"}
+        self.parents: dict[str, tuple[str, str] | None] = {"": None}
+
+    def kind(self, rel: str) -> str:
+        """``dir``, ``file``, ``link``, ``other`` or ``missing`` for ``rel`` itself."""
+        known = self.kinds.get(rel)
+        if known is not None:
+            return known
+        try:
+            kind = _kind_of(os.lstat(f"{self.out}/{rel}").st_mode)
+        except (FileNotFoundError, NotADirectoryError):
+            kind = "missing"
+        except OSError as exc:
+            raise OutputError(f"cannot read {self.out}/{rel}: {exc.strerror}") from None
+        self.kinds[rel] = kind
+        return kind
+
+    def parent_problem(self, rel: str) -> tuple[str, str] | None:
+        """The first folder of ``rel`` that is not a real folder: (its path, its kind)."""
+        parent = rel.rpartition("/")[0]
+        if parent in self.parents:
+            return self.parents[parent]
+        problem = self.parent_problem(parent)
+        if problem is None:
+            kind = self.kind(parent)
+            problem = None if kind in ("dir", "missing") else (parent, kind)
+        self.parents[parent] = problem
+        return problem
+
+    def probe(self, rel: str) -> tuple[str, bytes | None]:
+        """(kind, content of a regular file) of ``rel``, whose folders are real folders."""
+        path = f"{self.out}/{rel}"
+        try:
+            # O_NONBLOCK: opening a FIFO someone left there must not hang the run.
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+        except (FileNotFoundError, NotADirectoryError):
+            return "missing", None
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return "link", None
+            try:
+                return _kind_of(os.lstat(path).st_mode), None
+            except OSError:
+                raise OutputError(f"cannot read {path}: {exc.strerror}") from None
+        try:
+            st = os.fstat(fd)
+            kind = _kind_of(st.st_mode)
+            if kind != "file":
+                return kind, None
+            chunks = [os.read(fd, st.st_size + 1)]
+            while chunks[-1]:
+                chunks.append(os.read(fd, 1 << 20))
+            return kind, b"".join(chunks)
+        except OSError as exc:
+            raise OutputError(f"cannot read {path}: {exc.strerror}") from None
+        finally:
+            os.close(fd)
+
+
+def _text(data: bytes) -> str:
     try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         return "\ufffd(binary file)"
 
 
 def read_manifest(out: Path) -> dict[str, str]:
     """Files guardgen owns in ``out`` with the hash it wrote, or {} when there is no manifest."""
-    text = _read(out / MANIFEST)
-    if text is None:
+    disk = _Disk(out)
+    kind = disk.kind(MANIFEST)
+    if kind == "missing":
         return {}
-    try:
-        files = json.loads(text)["files"]
-        return {str(k): str(v) for k, v in files.items()}
-    except (ValueError, KeyError, TypeError, AttributeError):
-        raise OutputError(f"{out / MANIFEST}: not a guardgen manifest; remove it or restore "
-                          "it from version control") from None
+    where = out / MANIFEST
+    if kind != "file":
+        raise OutputError(f"{where}: not a guardgen manifest (it is a "
+                          f"{'folder' if kind == 'dir' else 'link' if kind == 'link' else 'special file'}); "
+                          "remove it or restore it from version control")
+    files = atomic.manifest_files(str(where))
+    if files is None:
+        raise OutputError(f"{where}: not a guardgen manifest; remove it or restore it from "
+                          "version control")
+    for rel in files:
+        try:
+            _safe_rel(rel)
+        except OutputError:
+            raise OutputError(f"{where}: lists {rel!r}, which is outside the output directory; "
+                              "remove the manifest or restore it from version control") from None
+    return files
 
 
-def compare(out: Path, files: dict[str, str]) -> Comparison:
-    """Compare rendered ``files`` (manifest included) with what is under ``out``."""
-    owned = read_manifest(out)
+def compare(out: Path, files: dict[str, str], *, keep_text: bool = True) -> Comparison:
+    """Compare rendered ``files`` (manifest included) with what is under ``out``.
+
+    Args:
+        out: The output directory (it may not exist yet).
+        files: The rendered tree.
+        keep_text: Keep the disk text of differing files (for a diff).
+    """
+    for rel in files:
+        _safe_rel(rel)
     cmp = Comparison()
-    for rel, text in files.items():
-        disk = _read(out / _safe_rel(rel))
-        if disk == text:
-            continue
-        cmp.current[rel] = disk
-        if disk is None:
+    if not _existing_folder(out):
+        cmp.create = sorted(files)
+        cmp.current = dict.fromkeys(files) if keep_text else {}
+        return cmp
+    owned = read_manifest(out)
+    disk = _Disk(out)
+    dropped = set(owned) - set(files)
+
+    for rel in sorted(files):
+        parent = disk.parent_problem(rel)
+        if parent is not None:
+            where, kind = parent
+            if not (kind == "file" and where in dropped):  # an owned file about to go is fine
+                cmp.blocked.append(f"{where} is {_KIND[kind]} where guardgen writes a folder "
+                                   f"(for {rel})" + (", and guardgen never follows links in its "
+                                                     "output" if kind == "link" else ""))
+                continue
             cmp.create.append(rel)
             continue
+        kind, data = disk.probe(rel)
+        if kind == "missing":
+            cmp.create.append(rel)
+            if keep_text:
+                cmp.current[rel] = None
+            continue
+        if data is None:
+            if kind == "dir" and _only_dropped(out, rel, dropped):
+                cmp.create.append(rel)
+            elif kind == "dir":
+                cmp.blocked.append(f"{rel} is a folder where guardgen writes a file")
+            else:
+                cmp.blocked.append(f"{rel} is {_KIND[kind]} where guardgen writes a file; guardgen "
+                                   "never writes through links or into special files")
+            continue
+        if data == files[rel].encode("utf-8"):
+            continue
+        if keep_text:
+            cmp.current[rel] = _text(data)
         cmp.update.append(rel)
         if rel == MANIFEST:
             continue
         if rel not in owned:
             cmp.foreign.append(rel)
-        elif digest(disk) != owned[rel]:
+        elif hashlib.sha256(data).hexdigest() != owned[rel]:
             cmp.hand_edited.append(rel)
-    for rel in sorted(set(owned) - set(files)):
-        disk = _read(out / _safe_rel(rel))
-        if disk is None:
+
+    for rel in sorted(dropped):
+        if disk.parent_problem(rel) is not None:
             continue
+        kind, data = disk.probe(rel)
+        if data is None:
+            continue  # gone, or replaced by something that is not guardgen's: leave it alone
         cmp.delete.append(rel)
-        cmp.current[rel] = disk
-        if digest(disk) != owned[rel]:
+        if keep_text:
+            cmp.current[rel] = _text(data)
+        if hashlib.sha256(data).hexdigest() != owned[rel]:
             cmp.hand_edited.append(rel)
     return cmp
+
+
+def _only_dropped(out: Path, rel: str, dropped: set[str]) -> bool:
+    """True when the folder ``rel`` holds nothing but owned files that are going away."""
+    prefix = rel + "/"
+    found = False
+    for dirpath, dirs, names in os.walk(out / rel):
+        for name in names + [d for d in dirs if os.path.islink(os.path.join(dirpath, d))]:
+            path = Path(dirpath, name).relative_to(out).as_posix()
+            if not path.startswith(prefix) or path not in dropped:
+                return False
+            found = True
+    return found
 
 
 def unified_diff(cmp: Comparison, files: dict[str, str]) -> str:
@@ -125,35 +268,41 @@ def unified_diff(cmp: Comparison, files: dict[str, str]) -> str:
     return "".join(chunks)
 
 
-def interrupted(out: Path) -> bool:
-    """True when a crash left a committed write half-applied (the next generate finishes it)."""
-    return (out / _STAGING).exists()
-
-
-def recover(out: Path) -> None:
-    """Finish or discard a write that a crash interrupted."""
-    tmp = out / _STAGING_TMP
-    if tmp.exists():
-        shutil.rmtree(tmp)  # never committed: the old tree is intact
-    staging = out / _STAGING
-    if staging.exists():
-        _apply(out, staging)
-
-
-def _fsync_dir(path: Path) -> None:
+def _existing_folder(out: Path) -> bool:
+    """False when ``out`` does not exist yet; raises when it is not a real folder."""
     try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
+        st = os.lstat(out)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise OutputError(f"cannot use {out}: {exc.strerror}") from None
+    if stat.S_ISLNK(st.st_mode):
+        raise OutputError(f"{out} is a symbolic link; guardgen never writes through links: give "
+                          f"the real folder ({os.path.realpath(out)}) as the output")
+    if not stat.S_ISDIR(st.st_mode):
+        raise OutputError(f"{out} exists and is not a folder; choose another output")
+    return True
+
+
+def prepare(out: Path) -> None:
+    """Make sure ``out`` is a real folder guardgen may write into, creating it if needed."""
+    if _existing_folder(out):
         return
     try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create {out}: {exc.strerror}") from None
 
 
-def write(out: Path, files: dict[str, str], cmp: Comparison, *, force: bool = False) -> None:
-    """Apply ``cmp`` to ``out`` atomically. Refuses to clobber files it does not own or that were
-    edited by hand, unless ``force``."""
+def write(out: Path, files: dict[str, str], cmp: Comparison, *, force: bool = False) -> list[str]:
+    """Apply ``cmp`` to ``out`` in one atomic step (the caller holds the output's lock).
+
+    Refuses to clobber files it does not own or that were edited by hand, unless ``force``, and
+    always refuses to write through links or replace folders. Returns notes for the user.
+    """
+    if cmp.blocked:
+        raise OutputError("cannot write the tree:\n" + "\n".join(f"  {b}" for b in cmp.blocked)
+                          + "\nguardgen leaves these alone even with --force: move them away.")
     if not force and (cmp.hand_edited or cmp.foreign):
         lines = [f"  {rel} (edited by hand since guardgen wrote it)" for rel in cmp.hand_edited]
         lines += [f"  {rel} (exists, but guardgen did not write it)" for rel in cmp.foreign]
@@ -161,50 +310,46 @@ def write(out: Path, files: dict[str, str], cmp: Comparison, *, force: bool = Fa
                           + "\nMove the changes into guardgen.yaml, or rerun with --force to "
                           "replace them.")
     if cmp.clean:
-        return
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = out / _STAGING_TMP
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    writes = sorted(cmp.create + cmp.update, key=lambda r: (r == MANIFEST, r))  # manifest last
-    for i, rel in enumerate(writes):
-        staged = tmp / str(i)
-        staged.parent.mkdir(parents=True, exist_ok=True)
-        with open(staged, "w", encoding="utf-8", newline="") as fh:
-            fh.write(files[rel])
-            fh.flush()
-            os.fsync(fh.fileno())
-    (tmp / _OPS).write_text(json.dumps({"write": writes, "delete": cmp.delete}), encoding="utf-8")
-    _fsync_dir(tmp)
-    os.replace(tmp, out / _STAGING)  # the commit point
-    _fsync_dir(out)
-    _apply(out, out / _STAGING)
+        return []
+    prepare(out)
+    return atomic.replace_tree(out, files, cmp.create + cmp.update, cmp.delete)
 
 
-def _apply(out: Path, staging: Path) -> None:
-    ops = json.loads((staging / _OPS).read_text(encoding="utf-8"))
-    for i, rel in enumerate(ops["write"]):
-        staged = staging / str(i)
-        if not staged.exists():  # moved into place before a crash
-            continue
-        target = out / _safe_rel(rel)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staged, target)
-    for rel in ops["delete"]:
-        target = out / _safe_rel(rel)
-        target.unlink(missing_ok=True)
-        _prune(out, target.parent)
-    shutil.rmtree(staging)
-    _fsync_dir(out)
+def compare_consistent(out: Path, files: dict[str, str], *, wait: float = 5.0
+                       ) -> tuple[atomic.Leftover | None, Comparison]:
+    """:func:`compare` against one whole tree, with what an interrupted write left, if anything.
+
+    Reads under a shared lock when the lock file exists, so no writer swaps the tree meanwhile.
+    Without a lock file (no writer since the last one finished) it reads unlocked, then makes
+    sure no writer started meanwhile: the output folder kept its identity (a swap changes it)
+    and any work folder seen belongs to a writer that is not running (its lock file is free).
+    """
+    for _ in range(10):
+        with OutputLock(out, exclusive=False, wait=wait) as lock:
+            before = _identity(out)
+            left = interrupted(out)
+            cmp = compare(out, files)
+            if lock.held:
+                return left, cmp
+        if _identity(out) == before and (left is None or not (out / LOCK).exists()):
+            return left, cmp
+    raise OutputError(f"{out} kept changing while it was read; run again when no "
+                      "`guardgen generate` is writing it")
 
 
-def _prune(out: Path, directory: Path) -> None:
-    """Remove directories emptied by deletions, up to but not including ``out``."""
-    out = out.resolve()
-    d = directory.resolve()
-    while d != out and out in d.parents:
-        try:
-            d.rmdir()
-        except OSError:
-            return
-        d = d.parent
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def interrupted(out: Path) -> atomic.Leftover | None:
+    """What an interrupted ``generate`` left next to ``out``, if anything (changes nothing)."""
+    return atomic.leftover(out)
+
+
+def recover(out: Path) -> list[str]:
+    """Finish or undo an interrupted write (under the lock). Returns notes for the user."""
+    return atomic.recover(out)

@@ -18,7 +18,7 @@ from ..config import placement
 from ..config.models import Config, CrossAccountRole, Grant, PermissionBoundary, Role
 from ..config.placement import Resolver
 from ..config.source import Loc
-from ..hcl import Raw, identifiers, short_hash, slug
+from ..hcl import Raw, hashed_identifiers, identifiers, slug
 from ..policy.limits import (
     MAX_MANAGED_POLICIES_PER_ROLE,
     MAX_MANAGED_POLICY_CHARS,
@@ -292,9 +292,10 @@ def _oidc_identifiers(roles: list[tuple[str, Role]]) -> dict[str, Raw]:
                 urls.append(url)
     out: dict[str, Raw] = {}
     for provider, urls in by_provider.items():
-        for url in urls:
-            out[url] = Raw(f"oidc_{provider}" if len(urls) == 1
-                           else f"oidc_{provider}_{short_hash(url)}")
+        if len(urls) == 1:
+            out[urls[0]] = Raw(f"oidc_{provider}")
+        else:
+            out.update(hashed_identifiers(f"oidc_{provider}", urls))
     return out
 
 
