@@ -25,6 +25,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests" / "aws"))  # the moto harness the tests use
 
+from guardgen.aws.audit_run import AuditResult, run_audit  # noqa: E402
+from guardgen.aws.session import SessionOptions  # noqa: E402
 from motoharness import (  # noqa: E402
     MotoServer,
     Planted,
@@ -34,9 +36,6 @@ from motoharness import (  # noqa: E402
     seed_mistakes,
     seed_users,
 )
-
-from guardgen.aws.audit_run import AuditResult, run_audit  # noqa: E402
-from guardgen.aws.session import SessionOptions  # noqa: E402
 
 AWSCLI_VENV = HERE / ".venv-awscli"
 AWSCLI_REQUIREMENT = "awscli>=1.40,<2"  # AWS CLI v1, the one PyPI ships
