@@ -12,6 +12,8 @@ from ..errors import ConfigError, GuardgenError
 
 # 0 success; 1 a check failed (stale tree, failing scenario, findings); 2 invalid input or usage.
 EXIT_OK, EXIT_STALE, EXIT_INVALID = 0, 1, 2
+# Problems printed for an invalid configuration; the rest are counted.
+MAX_PROBLEMS = 50
 
 app = typer.Typer(
     help="Turn one organization description (guardgen.yaml) into the Terraform that locks an "
@@ -54,8 +56,11 @@ def describe(exc: Exception) -> str:
     """The message for an error: a configuration's problems one per line, located."""
     if isinstance(exc, ConfigError):
         n = len(exc.problems)
+        shown = [f"  {p}" for p in exc.problems[:MAX_PROBLEMS]]
+        if n > MAX_PROBLEMS:  # a config gone wrong at scale must not flood a terminal or a CI log
+            shown.append(f"  ... and {n - MAX_PROBLEMS:,} more")
         return "\n".join([f"error: invalid configuration ({n} problem{'s' if n != 1 else ''}):",
-                          *(f"  {p}" for p in exc.problems)])
+                          *shown])
     return f"error: {exc}"
 
 

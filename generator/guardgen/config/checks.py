@@ -25,6 +25,7 @@ from .custom_load import guardrails as custom_guardrails
 from .custom_load import resolve as resolve_custom
 from .models import (
     ACCOUNT_ID,
+    EMAIL,
     GUARDRAIL_ID,
     PRINCIPAL_ARN,
     REGION,
@@ -50,6 +51,7 @@ _FRIENDLY = {
         REGION: "must be an AWS region name such as eu-west-1",
         PRINCIPAL_ARN: "must be an IAM role or user ARN such as "
         "arn:aws:iam::*:role/BreakGlassAdmin",
+        EMAIL: "must be an email address such as aws+shop@example.com",
     },
 }
 
@@ -57,12 +59,18 @@ _FRIENDLY = {
 def _message(err: Any) -> str:
     kind = err["type"]
     ctx = err.get("ctx") or {}
+    value = err.get("input")
     if kind == "string_pattern_mismatch":
         msg = _FRIENDLY[kind].get(ctx.get("pattern", ""), err["msg"])
-        return f"{msg}, got {err['input']!r}"
+        return f"{msg}, got {source.quote(str(value))}"
     if kind == "extra_forbidden":
         return "unknown key (check its spelling and indentation)"
-    if kind == "string_type" and isinstance(err.get("input"), int):
+    if kind == "value_error":  # our own validators' messages, without pydantic's prefix
+        return str(err["msg"]).removeprefix("Value error, ")
+    if kind == "string_type" and isinstance(value, bool):
+        return ("must be a quoted string (YAML reads an unquoted yes, no, on, off, true or false "
+                "as a boolean)")
+    if kind == "string_type" and isinstance(value, int):
         return "must be a quoted string (unquoted numbers lose leading zeros)"
     return str(err["msg"])
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from .. import catalog
 from ..policy.limits import CLOUDWATCH_RETENTION_DAYS
@@ -18,6 +18,8 @@ from .custom import CustomGuardrail, DataPerimeter, Ec2Declarative, OrgId
 from .source import Loc, Located
 
 ACCOUNT_ID = r"^[0-9]{12}$"
+# An address SNS and AWS accept, conservatively: no quotes, spaces or control characters.
+EMAIL = r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
 GUARDRAIL_ID = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 REGION = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$"
 # IAM role or user ARNs, with * allowed for the account and inside the path/name.
@@ -79,8 +81,9 @@ class Account(_Strict):
                               examples=["shop-prod"])
     id: AccountId = Field(description="12-digit account id, quoted so that leading zeros survive.",
                           examples=["444444444444"])
-    email: str | None = Field(default=None, description="Root email (informational).",
-                              examples=["aws+shop-prod@example.com"])
+    email: Annotated[str, StringConstraints(max_length=254, pattern=EMAIL)] | None = Field(
+        default=None, description="Root email (informational).",
+        examples=["aws+shop-prod@example.com"])
     guardrails: list[GuardrailId] = Field(
         default_factory=list, json_schema_extra=GUARDRAIL_IDS,
         description="Guardrails attached to this account, on top of those it inherits from its "
@@ -337,6 +340,14 @@ class Organization(_Strict):
 
 class Config(_Strict):
     version: Literal[1] = Field(description="Format version of this file; always 1.")
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _integer_one(cls, value: Any) -> Any:
+        # Literal[1] alone takes `true` and `1.0`, which compare equal to 1.
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError("must be the integer 1")
+        return value
     organization: Organization = Field(description="The organization, its management account "
                                        "and the guardrails attached at the root.")
     units: list[Unit] = Field(default_factory=list,
