@@ -31,11 +31,13 @@ from typing import Any
 import yaml
 
 from .. import catalog
-from ..config.models import PRINCIPAL_ARN, REGION
+from ..config.models import EMAIL, PRINCIPAL_ARN, REGION
 from ..errors import GuardgenError
 from ..policy.limits import PROFILES
 from ..policy.lint import normalized_statement
 from .organization import OrgAccount, Organization, OrgPolicy, OrgUnit
+
+_EMAIL = re.compile(EMAIL)
 
 DEFAULT_BREAK_GLASS = "arn:aws:iam::*:role/OrganizationAccountAccessRole"
 FULL_ACCESS = "FullAWSAccess"  # the AWS managed SCP that allows everything
@@ -472,8 +474,11 @@ def import_config(org: Organization, *, home_region: str,
             if why:
                 w.comment(indent + 6, f"AWS name {quoted(a.name)}: {why}")
             w.line(indent + 6, f"id: {scalar(a.id, quote=True)}")
-            if a.email:
+            if a.email and _EMAIL.match(a.email) and len(a.email) <= 254:
                 w.line(indent + 6, f"email: {scalar(a.email)}")
+            elif a.email:  # informational only: left out rather than fail the whole import
+                w.comment(indent + 6, f"AWS email {quoted(a.email)} is not an address guardgen "
+                          "accepts; left out")
             if a.id == mgmt:
                 w.comment(indent + 6, "the management account: SCPs never restrict it")
             else:
