@@ -134,6 +134,18 @@ def init(
     ci: Annotated[InitCi, typer.Option(
         "--ci", help="The CI file to write: github (.github/workflows/guardgen.yml), gitlab "
         "(.gitlab-ci.yml) or none.")] = InitCi.GITHUB,
+    from_aws: Annotated[bool, typer.Option(
+        "--from-aws", help="Start from the live organization instead of the demo: the config "
+        "`guardgen import` writes (read-only; --profile, --region, --endpoint-url and the AWS "
+        "environment as for import).")] = False,
+    profile: Annotated[str | None, typer.Option("--profile", help="With --from-aws: AWS profile.")
+                       ] = None,
+    region: Annotated[str | None, typer.Option("--region", help="With --from-aws: AWS region.")
+                      ] = None,
+    endpoint_url: Annotated[str | None, typer.Option(
+        "--endpoint-url", help="With --from-aws: send every call to this endpoint.")] = None,
+    break_glass: Annotated[list[str] | None, typer.Option(
+        "--break-glass", help="With --from-aws: a break-glass principal ARN (repeatable).")] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Scaffold a demo landing zone: a commented guardgen.yaml, its Terraform and a CI file.
@@ -146,7 +158,20 @@ def init(
     from ..output import scaffold
 
     try:
-        written = scaffold.init(directory, force=force, ci=ci.value)
+        if from_aws:
+            from . import org
+
+            # The demo's other files are checked first, so a refusal writes nothing at all.
+            others = [directory / rel for rel in scaffold.files(ci.value) if rel != scaffold.CONFIG]
+            taken = [str(p) for p in others if p.exists()]
+            if taken and not force:
+                fail("already exists: " + ", ".join(taken) + " (use --force to overwrite)")
+            written = [org.import_to(directory, profile=profile, region=region,
+                                     endpoint_url=endpoint_url, break_glass=break_glass,
+                                     force=force, quiet=quiet)]
+            written += scaffold.init(directory, force=True, ci=ci.value, demo=False)
+        else:
+            written = scaffold.init(directory, force=force, ci=ci.value)
     except GuardgenError as exc:
         fail(exc)
     for path in written:

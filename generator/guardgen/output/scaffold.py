@@ -60,17 +60,19 @@ def files(ci: Ci = "github") -> dict[str, str]:
     return out
 
 
-def init(directory: Path, *, force: bool = False, ci: Ci = "github") -> list[Path]:
+def init(directory: Path, *, force: bool = False, ci: Ci = "github",
+         demo: bool = True) -> list[Path]:
     """Write the demo config, its schema and the CI file for ``ci`` into ``directory``.
 
-    Refuses to overwrite any of them unless ``force``; writes none when it refuses.
+    Refuses to overwrite any of them unless ``force``; writes none when it refuses. Without
+    ``demo`` the config is left out (``init --from-aws`` writes one read from the organization).
 
     Raises:
         OutputError: Some of the files exist already (each is named).
     """
     if ci != "none" and ci not in CI_FILES:
         raise OutputError(f"unknown CI system {ci!r}: use github, gitlab or none")
-    planned = {directory / rel: text for rel, text in files(ci).items()}
+    planned = {directory / rel: text for rel, text in files(ci).items() if demo or rel != CONFIG}
     existing = [p for p in planned if p.exists()]
     if existing and not force:
         raise OutputError("already exists: " + ", ".join(str(p) for p in existing)
