@@ -474,7 +474,7 @@ def import_config(org: Organization, *, home_region: str,
             if why:
                 w.comment(indent + 6, f"AWS name {quoted(a.name)}: {why}")
             w.line(indent + 6, f"id: {scalar(a.id, quote=True)}")
-            if a.email and _EMAIL.match(a.email) and len(a.email) <= 254:
+            if a.email and _EMAIL.fullmatch(a.email) and len(a.email) <= 254:
                 w.line(indent + 6, f"email: {scalar(a.email)}")
             elif a.email:  # informational only: left out rather than fail the whole import
                 w.comment(indent + 6, f"AWS email {quoted(a.email)} is not an address guardgen "

@@ -41,7 +41,7 @@ from .source import Loc
 # A check of a valid model: (dotted path, message) pairs.
 Check = Callable[[Config], list[tuple[Loc, str]]]
 # What SNS accepts as an email endpoint, conservatively: no quotes, spaces or control characters.
-_EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+\Z")
+_EMAIL = re.compile(EMAIL)
 
 
 _FRIENDLY = {
@@ -230,7 +230,7 @@ def check_monitoring(cfg: Config) -> list[tuple[Loc, str]]:
         problems.append((("monitoring", "log_retention_days"), "CloudWatch Logs accepts only "
                          + ", ".join(map(str, CLOUDWATCH_RETENTION_DAYS)) + " days"))
     for i, email in enumerate(m.notify_emails):
-        if not _EMAIL.match(email):
+        if not _EMAIL.fullmatch(email):
             problems.append((("monitoring", "notify_emails", i), f"{email!r} is not an email "
                              "address"))
     if m.account is not None:

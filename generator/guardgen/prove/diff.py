@@ -25,7 +25,6 @@ from . import verify
 
 Status = Literal["added", "removed", "changed"]
 # Regions a built-in case may use as "a region the organization does not allow".
-_FAR_REGIONS = ("ap-southeast-2", "sa-east-1", "af-south-1", "me-central-1")
 # OIDC issuers by the name people know them by.
 _ISSUERS = {
     "token.actions.githubusercontent.com": "GitHub Actions",
@@ -524,18 +523,6 @@ def _signatures(p: Plan) -> dict[str, tuple[tuple[str, ...], ...]]:
             for account, chain in _chains(p).items()}
 
 
-def _concrete(arn: str, account: str) -> str:
-    """A principal ARN that a break-glass pattern matches, in ``account``."""
-    head, _, rest = arn.partition(":iam::")
-    acct, _, resource = rest.partition(":")
-    return f"{head}:iam::{account if acct == '*' else acct}:" + re.sub(r"[*?]", "x", resource)
-
-
-def _fill(text: str, account: str, region: str, other: str) -> str:
-    return text.replace("{account}", account).replace("{region}", region).replace(
-        "{other_region}", other)
-
-
 def _regions(base: Plan, head: Plan) -> tuple[str, str]:
     """A region both configs allow (else the head's), and one neither allows."""
     def allowed(p: Plan) -> list[str]:
@@ -546,7 +533,7 @@ def _regions(base: Plan, head: Plan) -> tuple[str, str]:
     region = (both or allowed(head))[0]
     taken = {*(base.config.organization.allowed_regions or []),
              *(head.config.organization.allowed_regions or [])}
-    return region, next(r for r in _FAR_REGIONS if r not in taken)
+    return region, next(r for r in verify.FAR_REGIONS if r not in taken)
 
 
 @dataclass(frozen=True)
@@ -576,13 +563,12 @@ def _requests(base: Plan, head: Plan, account: str, guardrails: Sequence[str],
         params = (head if gid in head_ids else base).config.params
         for case in g.cases(params):
             ctx = {"aws:RequestedRegion": region}
-            ctx.update({k: _fill(v, account, region, other) for k, v in case.context})
-            resource = _fill(case.resource, account, region, other)
-            admin = (f"arn:aws:iam::{account}:root" if case.principal == "root"
-                     else f"arn:aws:iam::{account}:role/{verify.ADMIN_ROLE}")
+            ctx.update({k: verify.fill_case(v, account, region, other) for k, v in case.context})
+            resource = verify.fill_case(case.resource, account, region, other)
+            admin = verify.admin_principal(case.principal, account)
             who = [("the root user" if case.principal == "root" else "an administrator", admin)]
             if case.denied and case.principal != "root":
-                who += [(arn, _concrete(arn, account))
+                who += [(arn, verify.concrete_principal(arn, account))
                         for arn in dict.fromkeys([*exempt_all, *g.also_exempt])]
             for label, principal in who:
                 key = (principal, case.action, resource, json.dumps(ctx, sort_keys=True))

@@ -60,7 +60,7 @@ SERVICE = "cloudtrail.amazonaws.com"
 _OUTSIDE_ACCOUNTS = ("210987654321", "123456789012", "112233445566", "998877665544")
 _OTHER_ORGS = ("o-outsider0000", "o-outsider0001")
 # Regions used where a case needs one the organization does not allow.
-_FAR_REGIONS = ("ap-southeast-2", "sa-east-1", "af-south-1", "me-central-1")
+FAR_REGIONS = ("ap-southeast-2", "sa-east-1", "af-south-1", "me-central-1")
 # Stands in for an account below an OU that has none in the config.
 PLACEHOLDER_ACCOUNT = "000000000000"
 
@@ -169,7 +169,7 @@ def _as_policy(p: Policy) -> evaluate.Policy:
     return evaluate.Policy(p.name, json.loads(p.content))
 
 
-def _concrete(arn: str, account: str) -> str:
+def concrete_principal(arn: str, account: str) -> str:
     """A principal ARN that a break-glass pattern matches, in ``account``."""
     head, _, rest = arn.partition(":iam::")
     acct, _, resource = rest.partition(":")
@@ -177,14 +177,16 @@ def _concrete(arn: str, account: str) -> str:
     return f"{head}:iam::{acct}:" + re.sub(r"[*?]", "x", resource)
 
 
-def _principal(kind: str, account: str) -> str:
+def admin_principal(kind: str, account: str) -> str:
+    """Who asks a built-in case: the root user, or an administrator role of the account."""
     if kind == "root":
         return f"arn:aws:iam::{account}:root"
     return f"arn:aws:iam::{account}:role/{ADMIN_ROLE}"
 
 
-def _fill(text: str, account: str, region: str, other: str,
-          more: Mapping[str, str] | None = None) -> str:
+def fill_case(text: str, account: str, region: str, other: str,
+              more: Mapping[str, str] | None = None) -> str:
+    """A case's text with its placeholders ({account}, {region}, {other_region}...) filled."""
     text = text.replace("{account}", account).replace("{region}", region).replace(
         "{other_region}", other)
     for key, value in (more or {}).items():
@@ -220,7 +222,7 @@ def _asker(kind: str, plan: Plan, account: str, outsider: tuple[str, str],
     foreign = {"aws:PrincipalOrgID": outsider[1], "aws:PrincipalIsAWSService": "false"}
     if kind in ("admin", "root"):
         return [_Asker("an administrator" if kind == "admin" else "the root user",
-                       _principal(kind, account), account, member, False)]
+                       admin_principal(kind, account), account, member, False)]
     if kind == "outsider":
         return [_Asker(f"account {outsider[0]} outside the organization",
                        f"arn:aws:iam::{outsider[0]}:role/{OUTSIDER_ROLE}", outsider[0], foreign,
@@ -238,7 +240,7 @@ def builtin_scenarios(plan: Plan) -> list[Scenario]:
     org = cfg.organization
     params = cfg.params
     region = (org.allowed_regions or [org.home_region])[0]
-    other = next(r for r in _FAR_REGIONS if r not in (org.allowed_regions or []))
+    other = next(r for r in FAR_REGIONS if r not in (org.allowed_regions or []))
     guards = {g.id: g for g in plan.guardrails} | catalog.BY_ID
     out: list[Scenario] = []
     # Places whose every level holds the same policies decide every request alike (cases name
@@ -271,11 +273,11 @@ def builtin_scenarios(plan: Plan) -> list[Scenario]:
                 if plan.rcps:  # what RCPs read of a principal of this organization
                     ctx.update({"aws:PrincipalOrgID": org.org_id or "",
                                 "aws:PrincipalIsAWSService": "false"})
-                ctx.update({k: _fill(v, acct, region, other) for k, v in case.context})
-                resource = _fill(case.resource, acct, region, other)
+                ctx.update({k: fill_case(v, acct, region, other) for k, v in case.context})
+                resource = fill_case(case.resource, acct, region, other)
                 base = Scenario(
                     name=f"{place.label}: {g.id} {'denies' if case.denied else 'allows'} "
-                    f"{case.note}", principal=_principal(case.principal, acct), account=acct,
+                    f"{case.note}", principal=admin_principal(case.principal, acct), account=acct,
                     action=case.action, resource=resource, context=ctx,
                     expect="deny" if case.denied else "allow", guardrail=g.id, sids=sids,
                     chain=place.chain)
@@ -283,7 +285,7 @@ def builtin_scenarios(plan: Plan) -> list[Scenario]:
                 if not case.denied or case.principal == "root":
                     continue
                 for arn in dict.fromkeys(exempt):
-                    who = _concrete(arn, acct)
+                    who = concrete_principal(arn, acct)
                     expect: Literal["allow", "deny"] = "deny" if g.applies_to_everyone else "allow"
                     out.append(Scenario(
                         name=f"{place.label}: {g.id} {'still denies' if expect == 'deny' else 'spares'} "
@@ -320,8 +322,8 @@ def _rcp_scenarios(plan: Plan, g: catalog.Guardrail, place: _Place, sids: frozen
 
     for case in g.cases(plan.config.params):
         context = {"aws:RequestedRegion": region,
-                   **{k: _fill(v, acct, region, other, more) for k, v in case.context}}
-        resource = _fill(case.resource, acct, region, other, more)
+                   **{k: fill_case(v, acct, region, other, more) for k, v in case.context}}
+        resource = fill_case(case.resource, acct, region, other, more)
         expect: Literal["allow", "deny"] = "deny" if case.denied else "allow"
         verb = "denies" if case.denied else "allows"
         for who in _asker(case.principal, plan, acct, outsider, context):
@@ -335,8 +337,8 @@ def _rcp_scenarios(plan: Plan, g: catalog.Guardrail, place: _Place, sids: frozen
         if case.principal != "service":
             for arn in dict.fromkeys([*org.break_glass_principals, *g.also_exempt]):
                 member = _asker("admin", plan, central, outsider, context)[0]
-                who = _Asker(arn, _concrete(arn, central), _account_of(_concrete(arn, central)),
-                             member.context, False)
+                inside = concrete_principal(arn, central)
+                who = _Asker(arn, inside, _account_of(inside), member.context, False)
                 variants.append((f"{spares} {arn} inside the organization, asking as in", who))
         if not g.applies_to_everyone:
             if case.principal != "service":
@@ -349,7 +351,7 @@ def _rcp_scenarios(plan: Plan, g: catalog.Guardrail, place: _Place, sids: frozen
         if case.principal == "outsider":
             foreign = _asker("outsider", plan, acct, outsider, context)[0]
             for arn in org.break_glass_principals:
-                borrowed = _concrete(arn, outsider[0])
+                borrowed = concrete_principal(arn, outsider[0])
                 out.append(ask(_Asker(arn, borrowed, outsider[0], foreign.context, True),
                                f"still denies {arn} borrowed by an account outside the "
                                "organization, asking as in", case, "deny", context, resource))
@@ -357,7 +359,7 @@ def _rcp_scenarios(plan: Plan, g: catalog.Guardrail, place: _Place, sids: frozen
                     continue
                 # A trusted account's role is spared whatever its name.
                 for partner in _asker("partner", plan, acct, outsider, context):
-                    named = _concrete(arn, partner.account)
+                    named = concrete_principal(arn, partner.account)
                     out.append(ask(_Asker(arn, named, partner.account, partner.context, True),
                                    f"spares {arn} of {partner.label}, asking as in", case,
                                    "allow", context, resource))
@@ -382,12 +384,12 @@ def _management_scenarios(plan: Plan, guards: Mapping[str, catalog.Guardrail], r
             if not case.denied:
                 continue
             context = {"aws:RequestedRegion": region,
-                       **{k: _fill(v, mgmt, region, other, more) for k, v in case.context}}
+                       **{k: fill_case(v, mgmt, region, other, more) for k, v in case.context}}
             for who in _asker(case.principal, plan, mgmt, outsider, context):
                 out.append(Scenario(
                     name=f"the management account ({mgmt}): {g.id} leaves its resources alone: "
                     f"{case.note}", principal=who.principal, account=who.account,
-                    action=case.action, resource=_fill(case.resource, mgmt, region, other, more),
+                    action=case.action, resource=fill_case(case.resource, mgmt, region, other, more),
                     context={**_resource_context(plan, mgmt), **context, **who.context},
                     expect="allow", guardrail=g.id, sids=sids, resource_account=mgmt,
                     outside=who.outside))
