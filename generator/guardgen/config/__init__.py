@@ -8,9 +8,8 @@ and cross-checks, :mod:`.placement` resolves where IAM resources go.
 from __future__ import annotations
 
 from .checks import Check, check_iam, check_monitoring, load, loads, validate
+from .custom import ACCOUNT_ID, GUARDRAIL_ID
 from .models import (
-    ACCOUNT_ID,
-    GUARDRAIL_ID,
     PRINCIPAL_ARN,
     REGION,
     Account,

@@ -21,12 +21,11 @@ from ..errors import ConfigError
 from ..hcl import slug
 from ..policy.limits import CLOUDWATCH_RETENTION_DAYS, MAX_OU_DEPTH, PROFILES
 from . import source
+from .custom import ACCOUNT_ID, GUARDRAIL_ID
 from .custom_load import guardrails as custom_guardrails
 from .custom_load import resolve as resolve_custom
 from .models import (
-    ACCOUNT_ID,
     EMAIL,
-    GUARDRAIL_ID,
     PRINCIPAL_ARN,
     REGION,
     Config,

@@ -12,8 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-# The same pattern as models.ACCOUNT_ID (so loading words its errors alike); models imports this
-# module, so it cannot import models.
+# Shared with models, which imports them from here: custom sits below models.
 ACCOUNT_ID = r"^[0-9]{12}$"
 GUARDRAIL_ID = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 ORG_ID = r"^o-[a-z0-9]{10,32}$"

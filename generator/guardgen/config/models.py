@@ -14,13 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from .. import catalog
 from ..policy.limits import CLOUDWATCH_RETENTION_DAYS
-from .custom import CustomGuardrail, DataPerimeter, Ec2Declarative, OrgId
+from .custom import ACCOUNT_ID, GUARDRAIL_ID, CustomGuardrail, DataPerimeter, Ec2Declarative, OrgId
 from .source import Loc, Located
 
-ACCOUNT_ID = r"^[0-9]{12}$"
 # An address SNS and AWS accept, conservatively: no quotes, spaces or control characters.
 EMAIL = r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
-GUARDRAIL_ID = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 REGION = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$"
 # IAM role or user ARNs, with * allowed for the account and inside the path/name.
 PRINCIPAL_ARN = r"^arn:aws(-cn|-us-gov)?:iam::([0-9]{12}|\*):(role|user)/[A-Za-z0-9+=,.@_*/-]{1,512}$"
