@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 _IDENT = re.compile(r"[a-z][a-z0-9_]*\Z")
@@ -80,10 +81,12 @@ def literal(value: Any) -> str:
     raise TypeError(f"cannot render {type(value).__name__} as HCL")
 
 
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+
+
 def slug(text: str, sep: str = "_") -> str:
     """A lowercase ASCII slug of ``text``: letters and digits kept, every other run becomes ``sep``."""
-    out = re.sub(r"[^a-z0-9]+", sep, text.lower()).strip(sep)
-    return out
+    return _NOT_SLUG.sub(sep, text.lower()).strip(sep)
 
 
 def short_hash(text: str, length: int = 6) -> str:
@@ -109,7 +112,13 @@ def identifiers(prefix: str, keys: Iterable[str], max_len: int = 64) -> dict[str
         ValueError: if two keys still collide with 128 bits of hash, which needs a SHA-256
             collision.
     """
-    keys = list(dict.fromkeys(keys))
+    return dict(_identifiers(prefix, tuple(dict.fromkeys(keys)), max_len))
+
+
+# Every account of a large organization asks for the identifiers of the same few role and
+# boundary names; the answer depends only on the arguments.
+@lru_cache(maxsize=4096)
+def _identifiers(prefix: str, keys: tuple[str, ...], max_len: int) -> tuple[tuple[str, Raw], ...]:
     wanted: dict[str, str] = {}
     for k in keys:
         s = slug(k)
@@ -120,7 +129,7 @@ def identifiers(prefix: str, keys: Iterable[str], max_len: int = 64) -> dict[str
     # 0: the readable slug; n > 0: the slug cut short plus _HASH_LENGTHS[n - 1] hex digits.
     level = {k: 0 if w != prefix and counts[w] == 1 and len(w) <= max_len else 1
              for k, w in wanted.items()}
-    return {k: Raw(ident) for k, ident in _settle(wanted, level, max_len).items()}
+    return tuple((k, Raw(ident)) for k, ident in _settle(wanted, level, max_len).items())
 
 
 def hashed_identifiers(prefix: str, keys: Iterable[str], max_len: int = 64) -> dict[str, Raw]:

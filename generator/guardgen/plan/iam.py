@@ -9,7 +9,7 @@ anything, plus the boundary-enforcement guardrails to pack with the SCPs.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -243,6 +243,9 @@ def plan_accounts(cfg: Config) -> list[AccountPlan]:
     order = [x.name for us in res.ous.values() for u in us for x in u.accounts]
     wanted = [a for a in order if a in b_by_account or a in roles_by_account]
     dirs = identifiers("account", wanted)
+    # What a role contributes without its account's id is the same in every account: built once
+    # and shared, so later stages can also format each shared document once.
+    shared: dict[int, tuple[str, dict[str, Any] | None, Callable[[str], dict[str, Any]]]] = {}
     plans: list[AccountPlan] = []
     for acct in wanted:
         account_id = res.account_ids[acct]
@@ -265,11 +268,19 @@ def plan_accounts(cfg: Config) -> list[AccountPlan]:
             bname = role.boundary or enforced.get(acct)
             oidc_ident = (o_ident[trust.issuer(role).url]  # type: ignore[arg-type]
                           if section == "ci_roles" else None)
+            if id(role) not in shared:
+                fixed = None if section == "ci_roles" else _trust_for(section, role, account_id)
+                shared[id(role)] = (
+                    role.description or _default_description(section, role),
+                    grant_document(role.statements),
+                    trust.ci_trust_policies(role) if fixed is None  # type: ignore[arg-type]
+                    else _same(fixed))
+            description, policy, trust_in = shared[id(role)]
             roles.append(RolePlan(
                 ident=r_ident[role.name], name=role.name, kind=_KIND[section],
-                description=role.description or _default_description(section, role),
-                trust=_trust_for(section, role, account_id),
-                policy=grant_document(role.statements),
+                description=description,
+                trust=trust_in(account_id),
+                policy=policy,
                 managed_policy_arns=tuple(role.managed_policy_arns),
                 boundary=b_ident[bname] if bname else None, boundary_name=bname,
                 boundary_forced=bname is not None and role.boundary is None,
@@ -279,6 +290,10 @@ def plan_accounts(cfg: Config) -> list[AccountPlan]:
         plans.append(AccountPlan(dirs[acct], directory, acct, account_id, boundaries, oidc,
                                  tuple(roles)))
     return plans
+
+
+def _same(doc: dict[str, Any]) -> Callable[[str], dict[str, Any]]:
+    return lambda _account_id: doc
 
 
 def _oidc_identifiers(roles: list[tuple[str, Role]]) -> dict[str, Raw]:

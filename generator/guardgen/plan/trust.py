@@ -9,6 +9,7 @@ an account's ``:root`` without an external id and an explicit opt-in.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -159,19 +160,30 @@ def subjects(role: CiRole) -> list[str]:
 
 def ci_trust_policy(role: CiRole, account_id: str) -> dict[str, Any]:
     """The trust policy of an OIDC CI role in ``account_id``."""
+    return ci_trust_policies(role)(account_id)
+
+
+def ci_trust_policies(role: CiRole) -> Callable[[str], dict[str, Any]]:
+    """:func:`ci_trust_policy` of ``role`` for any account id: the subjects are worked out once
+    and the condition is shared by every document it returns."""
     iss = issuer(role)
     subs = subjects(role)
     wildcard = any(c in s for s in subs for c in "*?")
-    return {"Version": "2012-10-17", "Statement": [{
-        "Sid": "TrustCiOidc",
-        "Effect": "Allow",
-        "Principal": {"Federated": f"arn:aws:iam::{account_id}:oidc-provider/{iss.host}"},
-        "Action": ASSUME_WEB_IDENTITY,
-        # One operator for all subjects: two operators would be ANDed, not ORed.
-        "Condition": {"StringEquals": {f"{iss.host}:aud": iss.audience, f"{iss.host}:sub": subs}}
-        if not wildcard else {"StringEquals": {f"{iss.host}:aud": iss.audience},
-                              "StringLike": {f"{iss.host}:sub": subs}},
-    }]}
+    # One operator for all subjects: two operators would be ANDed, not ORed.
+    condition = ({"StringEquals": {f"{iss.host}:aud": iss.audience, f"{iss.host}:sub": subs}}
+                 if not wildcard else {"StringEquals": {f"{iss.host}:aud": iss.audience},
+                                       "StringLike": {f"{iss.host}:sub": subs}})
+
+    def policy(account_id: str) -> dict[str, Any]:
+        return {"Version": "2012-10-17", "Statement": [{
+            "Sid": "TrustCiOidc",
+            "Effect": "Allow",
+            "Principal": {"Federated": f"arn:aws:iam::{account_id}:oidc-provider/{iss.host}"},
+            "Action": ASSUME_WEB_IDENTITY,
+            "Condition": condition,
+        }]}
+
+    return policy
 
 
 def ec2_trust_policy() -> dict[str, Any]:
