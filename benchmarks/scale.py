@@ -3,7 +3,8 @@
 For each size N it writes benchmarks/synthetic.py's config to a temporary directory and runs the
 installed ``guardgen`` as a separate process for each step, reading wall time, CPU time and peak
 RSS of that process alone (``os.wait4``). Steps: ``generate`` cold, ``generate`` with nothing
-changed, ``generate`` after changing one account, ``check`` (verify included), ``verify`` and
+changed (answered from the record of the last generation, and again without it), ``generate``
+after changing one account, ``check`` (verify included), ``verify`` and
 ``lint``. In the same run it measures the floors: ``cp -r`` of the generated tree, and reading
 every file of it back. Each step must exit 0 (the tree is fresh and the config valid); the numbers
 are printed with each step's ratio to the copy floor.
@@ -36,10 +37,11 @@ class Measure:
     code: int
 
 
-def run(step: str, argv: list[str], cwd: Path) -> Measure:
+def run(step: str, argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> Measure:
     """Run one command to completion; its own wall, CPU and peak RSS."""
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env={**os.environ, **(env or {})})
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     code = os.waitstatus_to_exitcode(status)
@@ -68,10 +70,15 @@ def measure(n: int, guardgen: str) -> tuple[list[Measure], int, int, int]:
         cfg = work / "guardgen.yaml"
         text = make_config(n)
         cfg.write_text(text, encoding="utf-8")
-        out: list[Measure] = [run("generate (cold)", [guardgen, "generate", "-q"], work),
-                              run("generate (no change)", [guardgen, "generate", "-q"], work)]
+        # The record of the last generation lives in the run's own folder, not the user's cache.
+        cached = {"GUARDGEN_CACHE_DIR": str(work / "cache")}
+        no_record = {"GUARDGEN_CACHE_DIR": "off"}
+        gen = [guardgen, "generate", "-q"]
+        out: list[Measure] = [run("generate (cold)", gen, work, cached),
+                              run("generate (no change)", gen, work, cached),
+                              run("generate (no change, no record)", gen, work, no_record)]
         cfg.write_text(change_one_account(text), encoding="utf-8")
-        out.append(run("generate (one account)", [guardgen, "generate", "-q"], work))
+        out.append(run("generate (one account)", gen, work, cached))
         out.append(run("check", [guardgen, "check", "-q"], work))
         out.append(run("verify", [guardgen, "verify", "-q"], work))
         out.append(run("lint", [guardgen, "lint"], work))

@@ -8,6 +8,7 @@ named ``conftest``.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +17,10 @@ from typer.testing import CliRunner
 
 from guardgen.cli import app
 from support import ACME
+
+# Records of past generations (guardgen.output.cache) go to a folder of this run's own, never to
+# the user's cache; every guardgen the tests start inherits it.
+os.environ["GUARDGEN_CACHE_DIR"] = tempfile.mkdtemp(prefix="guardgen-test-cache-")
 
 
 @pytest.fixture

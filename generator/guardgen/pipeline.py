@@ -3,11 +3,14 @@ render/, output/ and adopt/; only cli/ imports it."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import adopt, config, output, plan, render
+from . import config, output, plan, render, resources
 from .errors import OutputError
 from .plan import moves
 
@@ -74,8 +77,19 @@ def run(config_path: Path, out_override: Path | None = None, *,
     """
     loaded = load(config_path)
     out = checked_output_dir(loaded, out_override, force_location=force_location)
+    return build(loaded, out, prune_moves=prune_moves)
+
+
+def _source(loaded: config.Loaded, out: Path) -> str:
     # Headers name the config relative to the output tree: stable wherever the repo is cloned.
-    source = Path(os.path.relpath(config_path.resolve(), out.resolve())).as_posix()
+    return Path(os.path.relpath(loaded.path.resolve(), out.resolve())).as_posix()
+
+
+def build(loaded: config.Loaded, out: Path, *, prune_moves: bool = False) -> Result:
+    """:func:`run` for a config already loaded and an output already checked."""
+    from . import adopt  # python-hcl2 and its grammar: only when a tree is built
+
+    source = _source(loaded, out)
     p = plan.build(loaded.config)
     files = render.render(p, source)
     owned = output.read_manifest(out)
@@ -84,3 +98,15 @@ def run(config_path: Path, out_override: Path | None = None, *,
     found = moves.derive(owned, adopt.Previous(out, owned), files, loaded.config, prune=prune_moves)
     files = output.with_manifest({**files, **render.moved_files(found, p, source)})
     return Result(loaded, p, out, files)
+
+
+def inputs_digest(loaded: config.Loaded, out: Path, *, prune_moves: bool = False) -> str:
+    """A digest of everything :func:`build` reads apart from the output tree: this installation,
+    the config as it was read and where it is, the custom guardrails as resolved from their
+    files, where the tree goes and the flags that change it. Two runs with the same digest on the
+    same tree render the same files."""
+    custom = json.dumps([c.model_dump(mode="json") for c in loaded.config.custom_guardrails],
+                        sort_keys=True)
+    parts = [resources.build_digest(), sys.version, loaded.source.digest, str(loaded.path),
+             os.path.abspath(out), _source(loaded, out), str(prune_moves), custom]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()

@@ -6,6 +6,8 @@ editable install they are the top-level ``templates/`` and ``modules/`` of the r
 
 from __future__ import annotations
 
+import hashlib
+import os
 from functools import cache
 from pathlib import Path
 
@@ -30,3 +32,22 @@ def module_files(names: set[str]) -> dict[str, str]:
         for p in sorted((root / name).rglob("*"))
         if p.is_file() and "__pycache__" not in p.parts and not p.name.startswith(".")
     }
+
+
+@cache
+def build_digest() -> str:
+    """A digest of this installation's code and data: what a generation depends on besides its
+    inputs. Every file of the package, the templates and the modules."""
+    h = hashlib.sha256()
+    for root in (_PACKAGE, data_dir("templates"), data_dir("modules")):
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+            for name in sorted(filenames):
+                if name.endswith((".pyc", ".pyo")):
+                    continue
+                path = os.path.join(dirpath, name)
+                with open(path, "rb") as fh:
+                    data = fh.read()
+                h.update(f"{os.path.relpath(path, root)}\0{len(data)}\0".encode())
+                h.update(data)
+    return h.hexdigest()

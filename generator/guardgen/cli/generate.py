@@ -28,24 +28,31 @@ def _generate(config: Path, out: Path | None, force: bool, quiet: bool, *,
     from .. import output, pipeline
 
     try:
-        res = pipeline.run(config, out, force_location=force_location, prune_moves=prune_moves)
-        output.prepare(res.out_dir)
-        with output.OutputLock(res.out_dir, exclusive=True, wait=wait,
+        loaded = pipeline.load(config)
+        out_dir = pipeline.checked_output_dir(loaded, out, force_location=force_location)
+        inputs = pipeline.inputs_digest(loaded, out_dir, prune_moves=prune_moves)
+        output.prepare(out_dir)
+        with output.OutputLock(out_dir, exclusive=True, wait=wait,
                                command="guardgen generate") as lock:
-            for note in output.recover(res.out_dir):
+            for note in output.recover(out_dir):
                 say(quiet, f"note: {note}")
-            cmp = output.compare(res.out_dir, res.files, keep_text=False)
-            notes = output.write(res.out_dir, res.files, cmp, force=force)
-        for warning in [*notes, *lock.warnings]:
+            known = output.cache.unchanged(out_dir, inputs)
+            if known is None:
+                res = pipeline.build(loaded, out_dir, prune_moves=prune_moves)
+                cmp = output.compare(out_dir, res.files, keep_text=False)
+                output.cache.forget(out_dir)
+                notes = output.write(out_dir, res.files, cmp, force=force)
+                summary = (f"{len(res.plan.targets)} targets, {len(res.plan.policies)} SCPs, "
+                           f"{len(res.files)} files")
+                output.cache.remember(out_dir, inputs, summary)
+        for warning in [*(notes if known is None else []), *lock.warnings]:
             typer.echo(f"warning: {warning}", err=True)
     except GuardgenError as exc:
         fail(exc)
-    summary = (f"{len(res.plan.targets)} targets, {len(res.plan.policies)} SCPs, "
-               f"{len(res.files)} files")
-    if cmp.clean:
-        say(quiet, f"{res.out_dir}: up to date, nothing written ({summary}).")
+    if known is not None or cmp.clean:
+        say(quiet, f"{out_dir}: up to date, nothing written ({known or summary}).")
         return
-    say(quiet, f"{res.out_dir}: {len(cmp.create)} created, {len(cmp.update)} updated, "
+    say(quiet, f"{out_dir}: {len(cmp.create)} created, {len(cmp.update)} updated, "
         f"{len(cmp.delete)} removed ({summary}).")
 
 

@@ -17,6 +17,7 @@ octal), so a config reads the same as with ``yaml.safe_load``.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,7 @@ class Located:
     data: Any
     file: str
     marks: dict[Loc, tuple[int, int]] = field(default_factory=dict)
+    digest: str = ""  # SHA-256 of the text parsed: what was read, not what the file holds now
 
     def where(self, loc: Loc) -> str:
         """``file:line:col`` of the deepest known prefix of ``loc``."""
@@ -305,7 +307,8 @@ def _next_loc(top: _Frame | None, event: Any, marks: dict[Loc, tuple[int, int]])
 
 def loads(text: str, file: str = "<string>") -> Located:
     """Parse YAML text into :class:`Located` data. Raises :class:`ConfigError` with file:line."""
-    if len(text) > MAX_BYTES or len(text.encode("utf-8")) > MAX_BYTES:
+    encoded = text.encode("utf-8")
+    if len(text) > MAX_BYTES or len(encoded) > MAX_BYTES:
         raise ConfigError([f"{file}: larger than the {MAX_BYTES // _MIB} MiB guardgen reads; "
                            "refusing to load it"])
     # Every value but an alias starts a line, follows a comma, opens a flow list or mapping, or
@@ -341,7 +344,7 @@ def loads(text: str, file: str = "<string>") -> Located:
         raise ConfigError([f"{file}: YAML error: {exc}"]) from None
     finally:
         loader.dispose()
-    return Located(data, file, marks)
+    return Located(data, file, marks, hashlib.sha256(encoded).hexdigest())
 
 
 def load(path: Path, display: str | None = None) -> Located:

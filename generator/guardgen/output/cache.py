@@ -1,0 +1,139 @@
+"""What the last generation left in an output, remembered outside the tree so an unchanged
+input can be answered without planning or rendering.
+
+After ``generate`` leaves a tree that matches its inputs, :func:`remember` stores, in the user's
+cache folder (never in the tree, which is committed), the digest of those inputs and the stat of
+every file and folder in the tree. :func:`unchanged` says the tree is still that one when the
+inputs have the same digest and every path has the same mode, size, inode, modification and
+change times, and no folder gained or lost an entry (a folder's times change when it does).
+This is how git trusts its index. A path changed within a clock tick of being recorded could
+keep its times, so a record with such a path proves nothing and the run takes the full path.
+
+Anything unexpected (no cache folder, a record that does not parse, a path that cannot be
+read) means "not known unchanged": the full path runs, which is always correct.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import marshal
+import os
+import stat
+import tempfile
+import time
+from pathlib import Path
+
+from .lock import LOCK
+
+CACHE_ENV = "GUARDGEN_CACHE_DIR"
+_FORMAT = 1
+# Coarser than any file system's timestamp tick (ext4 and XFS use the kernel's coarse clock).
+_TICK_NS = 100_000_000
+
+
+def _folder() -> Path | None:
+    configured = os.environ.get(CACHE_ENV)
+    if configured is not None:
+        return Path(configured) if configured and configured != "off" else None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "guardgen" / "outputs"
+
+
+def _record_path(out: Path) -> Path | None:
+    folder = _folder()
+    if folder is None:
+        return None
+    key = hashlib.sha256(os.fsencode(os.path.abspath(out))).hexdigest()[:32]
+    return folder / f"{key}.record"
+
+
+def _entry(st: os.stat_result) -> tuple[int, int, int, int, int]:
+    return (st.st_mode, st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _scan(out: Path) -> tuple[list[str], dict[str, tuple[int, int, int, int, int]]] | None:
+    """The names at the top of ``out`` (whose own times the lock file moves) and the stat of
+    every path below it."""
+    top: list[str] = []
+    entries: dict[str, tuple[int, int, int, int, int]] = {}
+    stack = [""]
+    try:
+        while stack:
+            rel = stack.pop()
+            with os.scandir(os.path.join(out, rel) if rel else out) as it:
+                for e in it:
+                    if not rel and e.name == LOCK:
+                        continue
+                    path = f"{rel}/{e.name}" if rel else e.name
+                    if not rel:
+                        top.append(e.name)
+                    st = e.stat(follow_symlinks=False)
+                    entries[path] = _entry(st)
+                    if stat.S_ISDIR(st.st_mode):
+                        stack.append(path)
+    except OSError:
+        return None
+    return sorted(top), entries
+
+
+def remember(out: Path, inputs: str, summary: str) -> None:
+    """Record that ``out`` now holds the generation of ``inputs`` (``summary`` is what a no-op
+    run reports). Failing to record only costs the next run its shortcut."""
+    path = _record_path(out)
+    if path is None:
+        return
+    started = time.time_ns()
+    scanned = _scan(out)
+    if scanned is None:
+        return
+    top, entries = scanned
+    racy = any(e[3] >= started - _TICK_NS or e[4] >= started - _TICK_NS
+               for e in entries.values())
+    if racy:  # proves nothing; keep no record rather than a useless one
+        forget(out)
+        return
+    record = {"format": _FORMAT, "inputs": inputs, "summary": summary, "top": top,
+              "paths": list(entries), "stats": list(entries.values())}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".record-", dir=path.parent)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(marshal.dumps(record))
+        os.replace(tmp, path)
+    except OSError:
+        return
+
+
+def forget(out: Path) -> None:
+    """Drop the record of ``out`` (before the tree changes, so a crash cannot leave it stale)."""
+    path = _record_path(out)
+    if path is not None:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def unchanged(out: Path, inputs: str) -> str | None:
+    """The recorded summary when ``out`` provably still holds the generation of ``inputs``."""
+    path = _record_path(out)
+    if path is None:
+        return None
+    try:
+        with open(path, "rb") as fh:
+            record = marshal.load(fh)  # plain data only: marshal never runs code it reads
+        if record.get("format") != _FORMAT or record.get("inputs") != inputs:
+            return None
+        if sorted(n for n in os.listdir(out) if n != LOCK) != record["top"]:
+            return None
+        fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            lstat = os.lstat
+            current = [_entry(lstat(rel, dir_fd=fd)) for rel in record["paths"]]
+        finally:
+            os.close(fd)
+        if current != record["stats"]:
+            return None
+    except (OSError, ValueError, EOFError, KeyError, TypeError, AttributeError):
+        return None
+    summary = record.get("summary")
+    return summary if isinstance(summary, str) else None

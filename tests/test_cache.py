@@ -1,0 +1,167 @@
+"""The record of the last generation (guardgen.output.cache): an unchanged input is answered
+without planning, and anything that could make the tree differ from that answer sends the run
+down the full path."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from guardgen import output, pipeline
+from guardgen.output import cache
+
+TICK = cache._TICK_NS / 1e9 + 0.05
+
+CONFIG = """\
+version: 1
+organization:
+  name: t
+  management_account_id: "111111111111"
+  home_region: eu-west-1
+  break_glass_principals: ["arn:aws:iam::*:role/BreakGlassAdmin"]
+  guardrails: [deny-leave-organization, protect-vaults]
+units:
+  - name: Apps
+    accounts:
+      - { name: app, id: "222222222222" }
+permission_boundaries:
+  - name: app-boundary
+    accounts: [app]
+    allow_services: [s3]
+custom_guardrails:
+  - id: protect-vaults
+    title: Vaults stay
+    description: Denies deleting vaults.
+    file: policies/vaults.json
+"""
+POLICY = {"Version": "2012-10-17", "Statement": {
+    "Sid": "ProtectVaults", "Effect": "Deny", "Action": "backup:DeleteBackupVault",
+    "Resource": "arn:aws:backup:*:*:backup-vault:{prefix}*"}}
+
+
+def _policy(prefix: str) -> str:
+    return json.dumps(POLICY).replace("{prefix}", prefix)
+
+
+@pytest.fixture
+def org(tmp_path: Path) -> Path:
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies/vaults.json").write_text(_policy("acme-"), encoding="utf-8")
+    cfg = tmp_path / "guardgen.yaml"
+    cfg.write_text(CONFIG, encoding="utf-8")
+    return cfg
+
+
+def _generated(cli: Callable[..., object], cfg: Path) -> Path:
+    res = cli("generate", "-c", cfg)
+    assert res.exit_code == 0, res.output  # type: ignore[attr-defined]
+    time.sleep(TICK)  # past the clock tick: a record made now proves something
+    res = cli("generate", "-c", cfg)  # records the settled tree
+    assert res.exit_code == 0, res.output  # type: ignore[attr-defined]
+    return cfg.parent / "terraform"
+
+
+def _known(cfg: Path) -> str | None:
+    loaded = pipeline.load(cfg)
+    out = pipeline.output_dir(loaded)
+    return cache.unchanged(out, pipeline.inputs_digest(loaded, out))
+
+
+def test_an_unchanged_tree_is_known_and_reported_like_a_full_run(
+        cli: Callable[..., object], org: Path) -> None:
+    _generated(cli, org)
+    known = _known(org)
+    assert known is not None and known.endswith(" files")
+    res = cli("generate", "-c", org)
+    assert res.exit_code == 0
+    assert f"up to date, nothing written ({known})" in res.output  # type: ignore[attr-defined]
+    # The summary a full run prints for the same tree.
+    os.environ[cache.CACHE_ENV], before = "off", os.environ[cache.CACHE_ENV]
+    try:
+        full = cli("generate", "-c", org)
+    finally:
+        os.environ[cache.CACHE_ENV] = before
+    assert full.output == res.output  # type: ignore[attr-defined]
+
+
+def test_a_same_size_edit_with_its_old_mtime_is_still_refused(
+        cli: Callable[..., object], org: Path) -> None:
+    out = _generated(cli, org)
+    target = out / "accounts/app/main.tf"
+    st = target.stat()
+    text = target.read_text(encoding="utf-8")
+    target.write_text(text.replace("guardgen", "GUARDGEN", 1), encoding="utf-8")
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))  # the change time still moves
+    assert target.stat().st_size == st.st_size
+    assert _known(org) is None
+    res = cli("generate", "-c", org)
+    assert res.exit_code == 2
+    assert "accounts/app/main.tf (edited by hand" in res.output  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("change", ["delete", "add-user-file", "edit-config", "edit-policy-file",
+                                    "edit-manifest", "chmod"])
+def test_anything_that_could_change_the_answer_takes_the_full_path(
+        cli: Callable[..., object], org: Path, change: str) -> None:
+    out = _generated(cli, org)
+    assert _known(org) is not None
+    if change == "delete":
+        (out / "accounts/app/outputs.tf").unlink()
+    elif change == "add-user-file":
+        (out / "accounts/app/extra.tf").write_text("# mine\n", encoding="utf-8")
+    elif change == "edit-config":
+        org.write_text(CONFIG.replace("allow_services: [s3]", "allow_services: [s3, ec2]"),
+                       encoding="utf-8")
+    elif change == "edit-policy-file":
+        (org.parent / "policies/vaults.json").write_text(_policy("corp-"), encoding="utf-8")
+    elif change == "edit-manifest":
+        manifest = out / output.MANIFEST
+        manifest.write_text(manifest.read_text(encoding="utf-8") + " ", encoding="utf-8")
+    else:
+        (out / "README.md").chmod(0o600)
+    assert _known(org) is None
+    res = cli("generate", "-c", org, "--force")
+    assert res.exit_code == 0, res.output  # type: ignore[attr-defined]
+    if change in ("edit-config", "edit-policy-file"):
+        assert "updated" in res.output  # type: ignore[attr-defined]
+    if change == "edit-policy-file":
+        assert "corp-" in (out / "management/policies/scp_root_1.json").read_text(encoding="utf-8")
+
+
+def test_a_record_taken_within_a_clock_tick_of_a_write_is_not_kept(
+        cli: Callable[..., object], org: Path) -> None:
+    out = _generated(cli, org)
+    loaded = pipeline.load(org)
+    inputs = pipeline.inputs_digest(loaded, out)
+    assert cache.unchanged(out, inputs) is not None
+    (out / "README.md").touch()
+    cache.remember(out, inputs, "x")
+    assert cache.unchanged(out, inputs) is None
+
+
+def test_no_cache_folder_and_a_damaged_record_mean_the_full_path(
+        cli: Callable[..., object], org: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = _generated(cli, org)
+    record = cache._record_path(out)
+    assert record is not None and record.is_file()
+    record.write_bytes(record.read_bytes()[:40])
+    assert _known(org) is None
+    record.write_bytes(b"\x00garbage")
+    assert _known(org) is None
+    monkeypatch.setenv(cache.CACHE_ENV, "off")
+    assert cache._record_path(out) is None
+    assert _known(org) is None
+
+
+def test_the_inputs_digest_covers_the_installation_and_the_flags(org: Path) -> None:
+    loaded = pipeline.load(org)
+    out = pipeline.output_dir(loaded)
+    base = pipeline.inputs_digest(loaded, out)
+    assert pipeline.inputs_digest(loaded, out) == base
+    assert pipeline.inputs_digest(loaded, out, prune_moves=True) != base
+    assert pipeline.inputs_digest(loaded, out.parent / "elsewhere") != base
