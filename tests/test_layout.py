@@ -17,7 +17,8 @@ PACKAGE = REPO / "generator" / "guardgen"
 
 # Lower layers first. A module may import its own layer's package and anything below it.
 LAYERS: tuple[frozenset[str], ...] = (
-    frozenset({"guardgen", "guardgen.errors", "guardgen.hcl", "guardgen.resources"}),
+    frozenset({"guardgen", "guardgen.errors", "guardgen.forked", "guardgen.hcl",
+               "guardgen.resources"}),
     frozenset({"guardgen.policy"}),
     frozenset({"guardgen.catalog"}),
     frozenset({"guardgen.config"}),

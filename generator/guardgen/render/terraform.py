@@ -8,19 +8,21 @@ rendered by a filter here (:class:`_Rendered`) pass through as they are.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any
 
 import jinja2
 
-from .. import hcl
+from .. import forked, hcl
 from ..plan import OuPlan, Plan, Policy, Target, monitoring, policy_documents
-from ..plan.iam import RolePlan
+from ..plan.iam import AccountPlan, RolePlan
 from ..policy.limits import DECLARATIVE_MAX_BYTES
 from ..resources import data_dir, module_files
 
 MANAGEMENT = "management"
+# Below this many account roots a second process costs more than it saves.
+_FORK_FROM = 400
 _ROOT_ID = hcl.Raw("data.aws_organizations_organization.this.roots[0].id")
 
 
@@ -93,7 +95,8 @@ def _environment(kind: str) -> jinja2.Environment:
 
 
 _ATTR = re.compile(
-    r'^(?P<indent>[ ]*)(?P<key>[A-Za-z_][A-Za-z0-9_-]*|"(?:[^"\\]|\\.)*")[ ]*=[ ]*(?P<rest>.*)$')
+    r'^(?P<indent>[ ]*)(?P<key>[A-Za-z_][A-Za-z0-9_-]*|"(?:[^"\\\n]|\\.)*")[ ]*=[ ]*(?P<rest>.*)$',
+    re.MULTILINE)
 
 
 def align(text: str) -> str:
@@ -102,32 +105,41 @@ def align(text: str) -> str:
     Templates are written without alignment; values are single-line literals (escaping turns
     every newline into ``\\n``), so a line is an attribute exactly when it matches ``_ATTR``.
     An attribute whose value opens a multi-line expression stands alone, as in hclwrite.
+    Only the attribute lines are visited, and only those that change are rebuilt: this runs
+    on every file of every account.
     """
-    lines = text.split("\n")
     out: list[str] = []
+    done = 0  # text[:done] is in out
     group: list[re.Match[str]] = []
 
     def flush() -> None:
-        if group:
-            width = max(len(m["key"]) for m in group)
-            out.extend(f"{m['indent']}{m['key'].ljust(width)} = {m['rest']}" for m in group)
-            group.clear()
+        nonlocal done
+        if not group:
+            return
+        width = max(m.end("key") - m.start("key") for m in group)
+        for m in group:
+            key_end, rest_start = m.end("key"), m.start("rest")
+            if (key_end - m.start("key") == width and rest_start - key_end == 3
+                    and text[key_end:rest_start] == " = "):
+                continue  # already as aligned
+            out.append(text[done:key_end])
+            out.append(" " * (width - (key_end - m.start("key"))) + " = ")
+            done = rest_start
+        group.clear()
 
-    for line in lines:
-        m = _ATTR.match(line) if "=" in line else None
-        if m and not line.lstrip().startswith("#"):
-            if group and len(m["indent"]) != len(group[0]["indent"]):
-                flush()
-            if m["rest"].rstrip().endswith(("{", "[", "(")):
-                flush()
-                out.append(f"{m['indent']}{m['key']} = {m['rest']}")
-            else:
-                group.append(m)
-            continue
-        flush()
-        out.append(line)
+    for m in _ATTR.finditer(text):
+        if group and (m.start() != group[-1].end() + 1
+                      or m.end("indent") - m.start() != group[0].end("indent") - group[0].start()):
+            flush()
+        if text[m.start("rest"):m.end()].rstrip().endswith(("{", "[", "(")):
+            flush()
+            group.append(m)  # stands alone: width is its own
+            flush()
+        else:
+            group.append(m)
     flush()
-    return "\n".join(out)
+    out.append(text[done:])
+    return "".join(out)
 
 
 def _header(source: str, markdown_file: bool = False) -> _Rendered:
@@ -201,12 +213,26 @@ def render(plan: Plan, source: str) -> dict[str, str]:
                         account_id=org.management_account_id, assume_role=False,
                         runs_as=f"Runs with credentials for the management account of {org.name}.",
                         **common)
-    for account in plan.accounts:
-        root = account.directory
-        files.update(_root_files(root, "account", ("main", "outputs"), account=account,
-                                 account_id=account.id, assume_role=True,
-                                 runs_as=f"Runs from the management account's credentials, {deploy} "
-                                 f"{account.name} ({account.id}).", **common))
+
+    def account_roots(accounts: Sequence[AccountPlan]) -> dict[str, str]:
+        roots: dict[str, str] = {}
+        for account in accounts:
+            roots.update(_root_files(
+                account.directory, "account", ("main", "outputs"), account=account,
+                account_id=account.id, assume_role=True,
+                runs_as=f"Runs from the management account's credentials, {deploy} "
+                f"{account.name} ({account.id}).", **common))
+        return roots
+
+    accounts = plan.accounts
+    if len(accounts) >= _FORK_FROM and forked.available():
+        # Most of a large organization's rendering: half of it on the second core.
+        half = len(accounts) // 2
+        with forked.Forked(lambda: account_roots(accounts[half:])) as rest:
+            files.update(account_roots(accounts[:half]))
+            files.update(rest.result())
+    else:
+        files.update(account_roots(accounts))
     mon = plan.monitoring
     if mon is not None:
         runs_as = (f"Runs from the management account's credentials, {deploy} the delegated "
@@ -218,8 +244,12 @@ def render(plan: Plan, source: str) -> dict[str, str]:
                                  topic_name=monitoring.TOPIC_NAME, trail_name=monitoring.TRAIL_NAME,
                                  cloudtrail_role=monitoring.CLOUDTRAIL_ROLE,
                                  namespace=monitoring.NAMESPACE, **common))
+    texts: dict[tuple[int, str], str] = {}  # planning shares a document among the accounts
     for doc in policy_documents(plan):
-        files[doc.path] = doc.text
+        key = (id(doc.document), doc.kind)
+        if key not in texts:
+            texts[key] = doc.text
+        files[doc.path] = texts[key]
     for pol in plan.declarative:
         files[f"{MANAGEMENT}/policies/{pol.ident}.json"] = pol.content
     used = {"scp"}
