@@ -14,6 +14,10 @@ class ConfigError(GuardgenError):
         self.problems = problems
         super().__init__("\n".join(problems))
 
+    def __reduce__(self) -> tuple[type[ConfigError], tuple[list[str]]]:
+        # Rebuilt from the problems, not the joined message, when it crosses a process.
+        return (type(self), (self.problems,))
+
 
 class BudgetError(GuardgenError):
     """The guardrails of a target do not fit in its SCP budget."""
