@@ -9,8 +9,10 @@ cleaned twice.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
+import signal
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -52,10 +54,12 @@ class Forked(Generic[T]):
         return self
 
     def __exit__(self, *exc: object) -> None:
-        """Reap the child even when this process failed before asking for its result."""
+        """Stop and reap the child when this process failed before asking for its result."""
         if self._read >= 0:
-            os.close(self._read)  # a child still writing gets EPIPE and leaves
+            os.close(self._read)
             self._read = -1
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._pid, signal.SIGKILL)  # pure work: nothing of it to keep
             os.waitpid(self._pid, 0)
 
     def result(self) -> T:

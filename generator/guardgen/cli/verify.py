@@ -38,13 +38,21 @@ def _prove_files(scps: list[Path], files: list[Path]) -> list[Outcome]:
 def report(outcomes: list[Outcome], quiet: bool, verbose: bool) -> int:
     """Print failing scenarios (all of them with ``verbose``); return how many failed."""
     failed = [o for o in outcomes if not o.ok]
-    for o in outcomes if verbose else failed:
+    for o in outcomes if verbose else []:
         typer.echo(o.describe())
+    return report_failures(len(outcomes), [] if verbose else [o.describe() for o in failed],
+                           len(failed), quiet)
+
+
+def report_failures(total: int, lines: list[str], failed: int, quiet: bool) -> int:
+    """Print ``lines`` (the failures described) and the verdict on ``total`` scenarios."""
+    for line in lines:
+        typer.echo(line)
     if failed:
-        typer.echo(f"verify: {len(failed)} of {len(outcomes)} scenarios failed.", err=True)
+        typer.echo(f"verify: {failed} of {total} scenarios failed.", err=True)
     else:
-        say(quiet, f"verify: all {len(outcomes)} scenarios hold.")
-    return len(failed)
+        say(quiet, f"verify: all {total} scenarios hold.")
+    return failed
 
 
 def verify(
