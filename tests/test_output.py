@@ -7,6 +7,7 @@ file operation (no ``finally``, no clean-up, like SIGKILL), for every N the writ
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import stat
@@ -16,6 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from guardgen import output
 from guardgen.errors import OutputError
@@ -559,3 +562,11 @@ def test_check_reports_an_interrupted_write_instead_of_a_diff(cli, acme: Path) -
     assert "+++ b/" not in r.output  # no diff against a tree that is about to be replaced
     assert cli("generate", "-c", acme).exit_code == 0
     assert cli("check", "-c", acme).exit_code == 0
+
+
+@given(st.dictionaries(st.text(min_size=1, max_size=30), st.text(max_size=20), max_size=20))
+def test_the_manifest_is_exactly_what_json_dumps_writes(files: dict[str, str]) -> None:
+    manifest = {"generator": "guardgen", "version": 1,
+                "files": {p: output.digest(t) for p, t in files.items()}}
+    written = output.with_manifest(files)[output.MANIFEST]
+    assert written == json.dumps(manifest, indent=2, sort_keys=True) + "\n"
