@@ -7,6 +7,7 @@ rendered by a filter here (:class:`_Rendered`) pass through as they are.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Sequence
 from functools import cache
@@ -23,6 +24,8 @@ from ..resources import data_dir, module_files
 MANAGEMENT = "management"
 # Below this many account roots a second process costs more than it saves.
 _FORK_FROM = 400
+# The child's part of the account roots: this process also renders everything else.
+_CHILD_SHARE = 0.6
 _ROOT_ID = hcl.Raw("data.aws_organizations_organization.this.roots[0].id")
 
 
@@ -89,6 +92,7 @@ def _environment(kind: str) -> jinja2.Environment:
         lstrip_blocks=True,
         autoescape=False,
         finalize=finalize,
+        auto_reload=False,  # templates do not change during a run: no stat per render
     )
     env.filters.update(comment=comment, label=label, code=_code, codes=_codes, raw=hcl.Raw)
     return env
@@ -225,14 +229,25 @@ def render(plan: Plan, source: str) -> dict[str, str]:
         return roots
 
     accounts = plan.accounts
+    split, child = len(accounts), None
     if len(accounts) >= _FORK_FROM and forked.available():
-        # Most of a large organization's rendering: half of it on the second core.
-        half = len(accounts) // 2
-        with forked.Forked(lambda: account_roots(accounts[half:])) as rest:
-            files.update(account_roots(accounts[:half]))
-            files.update(rest.result())
-    else:
-        files.update(account_roots(accounts))
+        # Most of a large organization's rendering: part of the account roots on the second
+        # core while this process renders the others, the README and the policy documents.
+        split = round(len(accounts) * (1 - _CHILD_SHARE))
+        child = forked.Forked(lambda: account_roots(accounts[split:]))
+    with child if child is not None else contextlib.nullcontext():
+        files.update(account_roots(accounts[:split]))
+        files.update(_shared_files(plan, source, header, common, deploy))
+        if child is not None:
+            files.update(child.result())
+    return dict(sorted(files.items()))
+
+
+def _shared_files(plan: Plan, source: str, header: str, common: dict[str, Any],
+                  deploy: str) -> dict[str, str]:
+    """Everything but the management and account roots: monitoring, policy documents, modules,
+    the README."""
+    files: dict[str, str] = {}
     mon = plan.monitoring
     if mon is not None:
         runs_as = (f"Runs from the management account's credentials, {deploy} the delegated "
@@ -270,7 +285,7 @@ def render(plan: Plan, source: str) -> dict[str, str]:
         extended=bool(plan.rcps or plan.declarative
                       or any(g.origin for g in plan.guardrails)),
         type_name=_TYPE_NAMES)
-    return dict(sorted(files.items()))
+    return files
 
 
 def _trust_summary(role: RolePlan) -> _Rendered:
