@@ -13,8 +13,12 @@ in every format, and the other files are still linted.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
-from collections.abc import Sequence
+import os
+import re
+from collections.abc import Callable, Sequence
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, cast
@@ -181,6 +185,89 @@ def inferred_types(findings: Sequence[Finding], inputs: Sequence[LintInput]) -> 
             if d.path in with_findings and d.kind_reason.startswith(("inferred", "default"))]
 
 
+_PLAIN_PATH = re.compile(r"[^/\\:]+(/[^/\\:]+)*")  # relative, "/"-separated, no drive
+
+
+def _display_tree(root: Path, paths: Sequence[str], cwd: Path) -> list[str]:
+    """:func:`_display` of ``root / path`` for each path, resolving each folder once: a path
+    resolves to its folder's resolved path and its name unless it is a symbolic link (then, or
+    for a name such as ``..``, :func:`_display` itself answers). A plan has tens of thousands
+    of files in a few thousand folders."""
+    try:
+        reals: dict[str, str | None] = {"": str(root.resolve())}  # None: not worked out here
+        folders: dict[str, tuple[str | None, str | None]] = {}  # resolved, shown prefix
+
+        def real(path: str) -> str | None:
+            if path not in reals:
+                folder, _, name = path.rpartition("/")
+                base = real(folder)
+                joined = os.path.join(base, name) if base is not None else None
+                plain = joined is not None and name not in (".", "..") and not os.path.islink(joined)
+                reals[path] = joined if plain else None
+            return reals[path]
+
+        out = []
+        for path in paths:
+            if not _PLAIN_PATH.fullmatch(path):
+                out.append(_display(root / path, cwd))
+                continue
+            folder, _, name = path.rpartition("/")
+            if folder not in folders:
+                resolved = real(folder)
+                prefix = None
+                if resolved is not None:
+                    try:
+                        shown = Path(resolved).relative_to(cwd).as_posix()
+                        prefix = "" if shown == "." else shown + "/"
+                    except ValueError:
+                        pass  # outside the working directory: shown as given
+                folders[folder] = resolved, prefix
+            resolved, prefix = folders[folder]
+            if resolved is None or name in (".", "..") \
+                    or os.path.islink(os.path.join(resolved, name)):
+                out.append(_display(root / path, cwd))
+            elif prefix is None:
+                out.append((root / path).as_posix())
+            else:
+                out.append(prefix + name)
+        return out
+    except RuntimeError:  # a symlink loop: let _display say so, as for a single file
+        return [_display(root / path, cwd) for path in paths]
+
+
+def _committed_text(file: Path, document: object) -> str | None:
+    """A file's text when it holds exactly ``document`` (for line numbers), else None."""
+    try:
+        on_disk = file.read_text(encoding="utf-8")
+        if json.loads(on_disk) == document:
+            return on_disk
+    except (OSError, ValueError):
+        pass  # not generated yet, or stale: findings simply carry no line
+    return None
+
+
+def _text_of(root: Path, files: dict[str, str], item: LintInput) -> str | None:
+    return _committed_text(root / files[item.path], item.document)
+
+
+def _plan(config: Path, scp_limit: str | None
+          ) -> tuple[list[LintInput], LintOptions, Callable[[LintInput], str | None]]:
+    """:func:`plan_inputs` without the texts, and what reads the committed text of an input."""
+    from .. import pipeline, plan
+    from ..policy import lint
+    from ..prove.lint import plan_options
+
+    loaded = pipeline.load(config)
+    p = plan.build(loaded.config)
+    out_dir = pipeline.output_dir(loaded)
+    docs = plan.policy_documents(p)
+    shown = _display_tree(out_dir, [d.path for d in docs], Path.cwd().resolve())
+    inputs = [lint.LintInput(name, d.kind, d.document, d.where, None, "from the plan")
+              for d, name in zip(docs, shown, strict=True)]
+    files = {name: d.path for d, name in zip(docs, shown, strict=True)}
+    return inputs, plan_options(p, scp_limit), functools.partial(_text_of, out_dir, files)
+
+
 def plan_inputs(config: Path, scp_limit: str | None) -> tuple[list[LintInput], LintOptions]:
     """The policy documents of a config's plan, and the options to lint them with.
 
@@ -196,26 +283,8 @@ def plan_inputs(config: Path, scp_limit: str | None) -> tuple[list[LintInput], L
     Raises:
         GuardgenError: The config is invalid or its guardrails do not fit.
     """
-    from .. import pipeline, plan
-    from ..policy import lint
-    from ..prove.lint import plan_options
-
-    loaded = pipeline.load(config)
-    p = plan.build(loaded.config)
-    out_dir = pipeline.output_dir(loaded)
-    inputs = []
-    for d in plan.policy_documents(p):
-        file = out_dir / d.path
-        text = None
-        try:
-            on_disk = file.read_text(encoding="utf-8")
-            if json.loads(on_disk) == d.document:
-                text = on_disk
-        except (OSError, ValueError):
-            pass  # not generated yet, or stale: findings simply carry no line
-        inputs.append(lint.LintInput(_display(file), d.kind, d.document, d.where, text,
-                                     "from the plan"))
-    return inputs, plan_options(p, scp_limit)
+    inputs, options, read = _plan(config, scp_limit)
+    return [dataclasses.replace(item, text=read(item)) for item in inputs], options
 
 
 def lint_command(paths: Sequence[Path], policy_type: str | None, fmt: str, fail_on: str,
@@ -244,6 +313,7 @@ def lint_command(paths: Sequence[Path], policy_type: str | None, fmt: str, fail_
         fmt = _choice(fmt, Format, "--format") or Format.TEXT.value
         fail_on = _choice(fail_on, FailOn, "--fail-on") or FailOn.WARNING.value
         scp_limit = _choice(scp_limit, ScpLimit, "--scp-limit")
+        text: Callable[[LintInput], str | None] | None = None  # by default, each input's own
         if paths:
             inputs = file_inputs(paths, policy_type)
             options = lint.LintOptions(
@@ -254,14 +324,16 @@ def lint_command(paths: Sequence[Path], policy_type: str | None, fmt: str, fail_
                 flag = "--type" if policy_type else "--break-glass"
                 raise UsageError(f"{flag} applies to policy files given as arguments; the plan "
                                  "knows each document's type and the config's break-glass principals")
-            inputs, options = plan_inputs(config, scp_limit)
+            # Only documents with findings need their text (for lines): the files of the others
+            # are never read.
+            inputs, options, text = _plan(config, scp_limit)
     except UsageError as exc:
         typer.echo(f"error: {exc}", err=True)
         return EXIT_INVALID
     except GuardgenError as exc:
         typer.echo(describe(exc), err=True)
         return EXIT_INVALID
-    findings = lint.lint(inputs, options)
+    findings = lint.lint(inputs, options, text)
     if fmt == Format.JSON.value:
         typer.echo(lint.format_json(findings, inputs, __version__), nl=False)
     elif fmt == Format.SARIF.value:

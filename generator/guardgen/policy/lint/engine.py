@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import marshal
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .model import (
     ASSUME,
+    KINDS,
     RANK,
     TRUST_SESSION_ACTIONS,
     Doc,
@@ -17,6 +19,7 @@ from .model import (
     LintOptions,
     Rule,
     Severity,
+    Unreadable,
     as_list,
 )
 from .positions import locate, positions
@@ -85,38 +88,99 @@ def applies(rule: Rule, kind: Kind) -> bool:
     return kind in rule.applies_to
 
 
-def lint(docs: Sequence[LintInput], options: LintOptions | None = None) -> list[Finding]:
+_Placed = tuple[Rule, str, str, int | None, int | None]  # rule, pointer, message, line, column
+
+# The rules of each type, in registry order.
+_RULES: dict[Kind, tuple[Rule, ...]] = {k: tuple(r for r in REGISTRY if applies(r, k)) for k in KINDS}
+
+
+def _own_text(item: LintInput) -> str | None:
+    return item.text
+
+
+def _shape(document: Any) -> object:
+    """What tells documents apart for the rules: their types, values and key order, which
+    equality blurs (1, 1.0 and True; lists and tuples). marshal writes plain data that way, and
+    fast; repr covers other types."""
+    try:
+        return marshal.dumps(document, 0)  # version 0: no references, nothing interned
+    except ValueError:  # not plain data, or nested too deep for it
+        pass
+    try:
+        return repr(document)
+    except RecursionError:  # nesting that json.loads took just below the limit: not shared
+        return object()
+
+
+def _check(item: LintInput, options: LintOptions) -> list[tuple[Rule, str, str]]:
+    """(rule, pointer, message) for every problem of one document."""
+    doc = Doc(item, options)
+    # An unreadable file has no document: only the rule that says so looks at it.
+    rules = (UNREADABLE,) if item.unreadable else _RULES[item.kind]
+    return [(rule, pointer, message) for rule in rules for pointer, message in rule.check(doc)]
+
+
+def _place(found: list[tuple[Rule, str, str]], text: str | None,
+           unreadable: Unreadable | None) -> list[_Placed]:
+    """A document's findings with their lines and columns, in report order."""
+    where = positions(text) if text is not None and not unreadable else {}
+    out: list[_Placed] = []
+    for rule, pointer, message in found:
+        line, column = locate(where, pointer)
+        if unreadable:
+            line, column = unreadable.line, unreadable.column
+        out.append((rule, pointer, message, line, column))
+    out.sort(key=lambda f: (f[3] or 0, f[4] or 0, f[1], f[0].id))
+    return out
+
+
+def lint(docs: Sequence[LintInput], options: LintOptions | None = None,
+         text: Callable[[LintInput], str | None] | None = None) -> list[Finding]:
     """Run every rule that applies to each document's type over it.
 
-    Pure, given the IAM catalog (loaded on the first rule that asks). A document that is not
-    even a policy yields GG001 findings, a file that could not be read one GG004 finding; no
-    input makes a rule raise.
+    Pure, given the IAM catalog (loaded on the first rule that asks) and ``text``. A document
+    that is not even a policy yields GG001 findings, a file that could not be read one GG004
+    finding; no input makes a rule raise.
 
     Args:
         docs: The documents, each with its type and, optionally, its text (for line numbers).
         options: SCP size limit, break-glass principals and exempt statements; defaults to
             :class:`LintOptions` ().
+        text: The text of a document, asked only for documents with findings (their lines and
+            columns); by default the input's own ``text``. Lets a caller read only the files
+            it needs.
 
     Returns:
         The findings, in the order of ``docs``, then by line (or JSON pointer), then rule id.
     """
     options = options or LintOptions()
+    read = text or _own_text
+    # A plan hands the same document object to many inputs: its shape is worked out once. The
+    # object is kept with it, so no other one can take its id during the run.
+    shapes: dict[int, tuple[Any, object]] = {}
+    checked: dict[tuple[Any, ...], list[tuple[Rule, str, str]]] = {}
+    placed: dict[tuple[Any, ...], list[_Placed]] = {}
     out: list[Finding] = []
     for item in docs:
-        doc = Doc(item, options)
-        # An unreadable file has no document: only the rule that says so looks at it.
-        rules = [UNREADABLE] if item.unreadable else [r for r in REGISTRY if applies(r, item.kind)]
-        found = [(rule, pointer, message) for rule in rules for pointer, message in rule.check(doc)]
-        where = positions(item.text) if found and item.text is not None and not item.unreadable else {}
-        mine = []
-        for rule, pointer, message in found:
-            line, column = locate(where, pointer)
-            if item.unreadable:
-                line, column = item.unreadable.line, item.unreadable.column
-            mine.append(Finding(rule.id, rule.name, rule.severity, message, item.path, pointer,
-                                item.where, line, column, rule.source))
-        mine.sort(key=lambda f: (f.line or 0, f.column or 0, f.pointer, f.rule))
-        out += mine
+        # Findings depend on the type, the document and whether it could be read, never on the
+        # path: an organization repeats documents across accounts, and each distinct one is
+        # checked once (and placed once per distinct text).
+        known = shapes.get(id(item.document))
+        if known is None:
+            known = shapes[id(item.document)] = (item.document, _shape(item.document))
+        key = (item.kind, item.unreadable, known[1])
+        found = checked.get(key)
+        if found is None:
+            found = checked[key] = _check(item, options)
+        if not found:
+            continue
+        source = None if item.unreadable else read(item)
+        mine = placed.get((key, source))
+        if mine is None:
+            mine = placed[(key, source)] = _place(found, source, item.unreadable)
+        out += [Finding(rule.id, rule.name, rule.severity, message, item.path, pointer,
+                        item.where, line, column, rule.source)
+                for rule, pointer, message, line, column in mine]
     return out
 
 

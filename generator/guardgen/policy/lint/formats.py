@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from ..documents import pretty
 from .model import KINDS, SEVERITIES, Finding, LintInput, Rule, Severity
 from .rules import REGISTRY
 
@@ -72,7 +72,9 @@ def format_json(findings: Sequence[Finding], docs: Sequence[LintInput], version:
         "findings": [_finding_json(f) for f in findings],
         "summary": {"documents": len(docs), "findings": len(findings), **count},
     }
-    return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    # json.dumps(..., indent=2, ensure_ascii=False) exactly, without the standard library's
+    # pure-Python encoder: a plan's report lists tens of thousands of documents.
+    return pretty(report) + "\n"
 
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -160,4 +162,4 @@ def format_sarif(findings: Sequence[Finding], version: str,
         run["artifacts"] = [_sarif_artifact(d) for d in docs]
     run["results"] = [_sarif_result(f, index[f.rule]) for f in findings]
     log = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
-    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+    return pretty(log) + "\n"

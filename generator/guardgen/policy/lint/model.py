@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from .. import iamcatalog
+from ..documents import minify
 from ..evaluate import is_policy_variable
 from ..iamcatalog import KeyType
 from ..limits import SCP_MAX_BYTES
@@ -87,12 +88,49 @@ _PLACEHOLDER = re.compile(r"\$\{(?P<var>[^}]*)\}|<[A-Za-z][\w .:/-]*>|\[[A-Za-z]
                           r"|\{\{[^{}]*\}\}|(?<![$\w])\{[A-Za-z_][\w.-]*\}")
 
 
+# What every placeholder above starts with. JSON escapes none of these characters, so a
+# document whose JSON text has none of them holds no placeholder in any string (the brackets
+# and braces of JSON itself only ever make it say "maybe").
+_PLACEHOLDER_START = re.compile(r"\$\{|<[A-Za-z]|\[[A-Za-z]|\{\{|\{[A-Za-z_]")
+
+
 @functools.lru_cache(maxsize=65536)
 def placeholders(text: str) -> tuple[str, ...]:
     """The template placeholders in a policy string, policy variables (``${aws:username}``) and
     their escapes (``${*}``) excluded."""
     return tuple(m.group() for m in _PLACEHOLDER.finditer(text)
                  if m.group("var") is None or not is_policy_variable(m.group("var")))
+
+
+# -- ARN formats, shared among ARNs that differ only in digits ---------------------------------
+
+_DIGIT = re.compile(r"[0-9]")
+
+
+@functools.cache
+def _digit_free_parts(service: str) -> frozenset[int]:
+    """The ARN parts (partition 1, region 3, account 4, resource 5) where no ARN format of the
+    service has a digit, placeholders' names included."""
+    formats = [f.split(":", 5) for f in iamcatalog.arn_formats().get(service, ())]
+    return frozenset(k for k in (1, 3, 4, 5)
+                     if not any(len(f) == 6 and _DIGIT.search(f[k]) for f in formats))
+
+
+@functools.lru_cache(maxsize=65536)
+def matching_arn_formats(arn: str) -> tuple[str, ...]:
+    """:func:`iamcatalog.matching_arn_formats`, one answer for ARNs that differ only in digits
+    where no format of their service has one (artifacts-1/*, artifacts-2/*...: an
+    organization's thousands of accounts each name their own resources).
+
+    Exact: each part is compared with the formats' as a glob, case-insensitively; a digit of
+    the ARN there can only meet a wildcard of a format, which takes any digit alike. ARNs with
+    a policy variable are passed on as they are.
+    """
+    parts = arn.split(":", 5)
+    if len(parts) == 6 and "$" not in arn and _DIGIT.search(arn):
+        free = _digit_free_parts(parts[2].lower())
+        arn = ":".join(_DIGIT.sub("0", p) if k in free else p for k, p in enumerate(parts))
+    return iamcatalog.matching_arn_formats(arn)
 
 
 # -- public data --------------------------------------------------------------------------------
@@ -174,6 +212,8 @@ class Rule:
 # -- the document model the rules read ---------------------------------------------------------
 
 def escape_token(token: str) -> str:
+    if "~" not in token and "/" not in token:  # nearly every token: nothing to escape
+        return token
     return token.replace("~", "~0").replace("/", "~1")
 
 
@@ -215,7 +255,11 @@ def parse_operator(operator: str) -> tuple[str | None, str | None, bool]:
 
 
 class Stmt:
-    """One statement (a JSON object) of a policy and its pointer."""
+    """One statement (a JSON object) of a policy and its pointer.
+
+    What the rules ask of it again and again (its strings, conditions, actions) is worked out
+    once; callers only read the lists they get.
+    """
 
     def __init__(self, data: dict[str, Any], pointer: str) -> None:
         self.data = data
@@ -223,6 +267,9 @@ class Stmt:
         effect = data.get("Effect")
         self.effect = effect if isinstance(effect, str) else None
         self._strings: dict[str, list[tuple[str, str]]] = {}
+        self._actions: list[tuple[str, str, str, str]] | None = None
+        self._arns: dict[str, list[tuple[str, list[str], str]]] = {}
+        self.conditions: list[Cond] = self._conditions() if "Condition" in data else []
 
     def at(self, *tokens: str | int) -> str:
         """The pointer of something inside the statement."""
@@ -230,19 +277,41 @@ class Stmt:
 
     def strings(self, element: str) -> list[tuple[str, str]]:
         """The string values of Action/NotAction/Resource/NotResource with their pointers."""
-        # Every rule asks: worked out once per statement and element (callers only read it).
         found = self._strings.get(element)
         if found is None:
             value = self.data.get(element)
             if isinstance(value, list):
-                found = [(v, self.at(element, n)) for n, v in enumerate(value) if isinstance(v, str)]
+                at = self.at(element)
+                found = [(v, f"{at}/{n}") for n, v in enumerate(value) if isinstance(v, str)]
             else:
                 found = [(value, self.at(element))] if isinstance(value, str) else []
             self._strings[element] = found
         return found
 
-    @functools.cached_property
-    def conditions(self) -> list[Cond]:
+    def actions(self) -> list[tuple[str, str, str, str]]:
+        """(action, prefix, name, pointer) for every well-formed service:Action value of Action
+        and NotAction; values with a template placeholder are left to GG003."""
+        if self._actions is None:
+            self._actions = [
+                (value, prefix, name, pointer)
+                for element in ("Action", "NotAction") for value, pointer in self.strings(element)
+                for prefix, sep, name in (value.partition(":"),)
+                if value != "*" and sep and prefix and name and not placeholders(value)]
+        return self._actions
+
+    def arns(self, element: str) -> list[tuple[str, list[str], str]]:
+        """(arn, six parts, pointer) for the ARNs of Resource or NotResource whose service is
+        literal; values with a template placeholder are left to GG003."""
+        found = self._arns.get(element)
+        if found is None:
+            found = self._arns[element] = [
+                (value, parts, pointer) for value, pointer in self.strings(element)
+                if value.startswith("arn:") and not placeholders(value)
+                for parts in (value.split(":", 5),)
+                if len(parts) == 6 and parts[2] and "*" not in parts[2] and "?" not in parts[2]]
+        return found
+
+    def _conditions(self) -> list[Cond]:
         block = self.data.get("Condition")
         out: list[Cond] = []
         if not isinstance(block, dict):
@@ -251,10 +320,11 @@ class Stmt:
             if not isinstance(tests, dict):
                 continue
             base, set_op, if_exists = parse_operator(operator)
+            at = self.at("Condition", operator)
             for key, value in tests.items():
                 values = tuple(scalar(v) for v in as_list(value) if not isinstance(v, (dict, list)))
                 out.append(Cond(operator, base, set_op, if_exists, key, values,
-                                self.at("Condition", operator, key)))
+                                f"{at}/{escape_token(str(key))}"))
         return out
 
     def principals(self, kind: str) -> list[tuple[str, str]]:
@@ -285,6 +355,8 @@ class Doc:
         self.kind = item.kind
         self.document = item.document
         self.options = options
+        self._minified: str | None = None
+        self._key_types: dict[str, KeyType | None] = {}
         self.statements: list[Stmt] = []
         statements = item.document.get("Statement") if isinstance(item.document, dict) else None
         if isinstance(statements, dict):
@@ -292,6 +364,22 @@ class Doc:
         elif isinstance(statements, list):
             self.statements = [Stmt(s, f"/Statement/{n}") for n, s in enumerate(statements)
                                if isinstance(s, dict)]
+
+    @property
+    def minified(self) -> str:
+        """The document as AWS stores it (compact JSON), for the rules that measure or scan it."""
+        if self._minified is None:
+            self._minified = minify(self.document)
+        return self._minified
+
+    @property
+    def may_hold_placeholders(self) -> bool:
+        """False when no string of the document can hold a template placeholder: most documents,
+        which then need no string-by-string search."""
+        try:
+            return _PLACEHOLDER_START.search(self.minified) is not None
+        except (TypeError, ValueError, RecursionError):  # not JSON data: search every string
+            return True
 
     @functools.cached_property
     def providers(self) -> frozenset[str]:
@@ -306,4 +394,8 @@ class Doc:
 
     def key_type(self, key: str) -> KeyType | None:
         """The type of a condition key here: catalog keys, plus the claims of trusted providers."""
-        return iamcatalog.condition_key_type(key) or iamcatalog.oidc_claim_type(key, self.providers)
+        # Several rules ask about every key: answered once per document.
+        if key not in self._key_types:
+            self._key_types[key] = (iamcatalog.condition_key_type(key)
+                                    or iamcatalog.oidc_claim_type(key, self.providers))
+        return self._key_types[key]

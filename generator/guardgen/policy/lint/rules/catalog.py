@@ -7,26 +7,29 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from ... import iamcatalog
-from ..model import ALL, OPERATORS_DOC, SAR_DOC, Doc, Hit, Rule, Stmt, parse_operator, placeholders
+from ..model import (
+    ALL,
+    OPERATORS_DOC,
+    SAR_DOC,
+    Doc,
+    Hit,
+    Rule,
+    Stmt,
+    matching_arn_formats,
+    parse_operator,
+    placeholders,
+)
 
 if TYPE_CHECKING:
     pass
 
 # -- rules: the IAM catalog ------------------------------------------------------------------------
 
-def _statement_actions(s: Stmt) -> Iterator[tuple[str, str, str, str]]:
-    for element in ("Action", "NotAction"):
-        for value, pointer in s.strings(element):
-            prefix, sep, name = value.partition(":")
-            if value != "*" and sep and prefix and name and not placeholders(value):
-                yield value, prefix, name, pointer
-
-
 def _actions(doc: Doc) -> Iterator[tuple[str, str, str, str]]:
     """(action, prefix, name, pointer) for every well-formed service:Action value (values with a
     template placeholder are GG003's)."""
     for s in doc.statements:
-        yield from _statement_actions(s)
+        yield from s.actions()
 
 
 def _check_unknown_service(doc: Doc) -> Iterator[Hit]:
@@ -46,7 +49,7 @@ def _check_unknown_action(doc: Doc) -> Iterator[Hit]:
 
 def _check_retired(doc: Doc) -> Iterator[Hit]:
     for s in doc.statements:
-        found = list(_statement_actions(s))
+        found = s.actions()
         dead = [(action, pointer, why) for action, _, _, pointer in found
                 if (why := iamcatalog.retired(action)) is not None]
         whole = len(dead) == len(found) and "NotAction" not in s.data
@@ -81,12 +84,7 @@ def _check_unknown_operator(doc: Doc) -> Iterator[Hit]:
 def _statement_resources(s: Stmt, elements: tuple[str, ...] = ("Resource", "NotResource"),
                          ) -> Iterator[tuple[str, list[str], str]]:
     for element in elements:
-        for value, pointer in s.strings(element):
-            if not value.startswith("arn:") or placeholders(value):
-                continue
-            parts = value.split(":", 5)
-            if len(parts) == 6 and parts[2] and "*" not in parts[2] and "?" not in parts[2]:
-                yield value, parts, pointer
+        yield from s.arns(element)
 
 
 def _resources(doc: Doc) -> Iterator[tuple[str, list[str], str]]:
@@ -112,7 +110,7 @@ def _check_arn_shape(doc: Doc) -> Iterator[Hit]:
                     yield pointer, (f"resource {value!r} has fewer than the six parts of an ARN "
                                     "(arn:partition:service:region:account:resource)")
     for arn, parts, pointer in _resources(doc):
-        if iamcatalog.arn_service_known(parts[2]) and not iamcatalog.matching_arn_formats(arn):
+        if iamcatalog.arn_service_known(parts[2]) and not matching_arn_formats(arn):
             yield pointer, _shape_message(arn, parts)
 
 
@@ -170,7 +168,7 @@ def _check_arn_for_actions(doc: Doc) -> Iterator[Hit]:
         actions, formats = known
         services = {_arn_service(f) for f in formats}
         for arn, parts, pointer in arns:
-            matching = set(iamcatalog.matching_arn_formats(arn))
+            matching = set(matching_arn_formats(arn))
             # No format of its service at all is GG105/GG106's; an ARN of another service than
             # the actions' resources may be an alias (codestar-connections for codeconnections).
             if not matching or matching & formats or parts[2].lower() not in services:

@@ -6,7 +6,19 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from ... import iamcatalog
-from ..model import ALL, FITS, OPERATOR_FAMILY, OPERATORS_DOC, Cond, Doc, Hit, Rule, Stmt, placeholders
+from ..model import (
+    ALL,
+    FITS,
+    OPERATOR_FAMILY,
+    OPERATORS_DOC,
+    Cond,
+    Doc,
+    Hit,
+    Rule,
+    Stmt,
+    matching_arn_formats,
+    placeholders,
+)
 from .grants import allows
 
 if TYPE_CHECKING:
@@ -132,7 +144,7 @@ def _covered(s: Stmt, service: str) -> list[tuple[str, str]] | None:
         actions += [a for a in matched if a.partition(":")[0].lower() == service]
     resources = [v for v, _ in s.strings("Resource")]
     every = "NotResource" in s.data or "*" in resources
-    arns = {f for v in resources if not placeholders(v) for f in iamcatalog.matching_arn_formats(v)}
+    arns = {f for v in resources if not placeholders(v) for f in matching_arn_formats(v)}
     pairs: list[tuple[str, str]] = []
     for action in dict.fromkeys(actions):
         types = iamcatalog.action_resources(action) or (("", ()),)

@@ -58,18 +58,20 @@ def _check_grammar(doc: Doc) -> Iterator[Hit]:
     else:
         yield ("/Statement" if "Statement" in d else ""), "Statement must be an object or a non-empty list"
         return
+    parsed = iter(doc.statements)  # the same statement objects, in order, with these pointers
     for s, pointer in zip(statements, pointers, strict=True):
         if not isinstance(s, dict):
             yield pointer, "a statement must be a JSON object"
             continue
-        yield from _statement_grammar(Stmt(s, pointer), doc.kind)
+        yield from _statement_grammar(next(parsed), doc.kind)
 
 
 def _statement_grammar(s: Stmt, kind: Kind) -> Iterator[Hit]:
     data = s.data
-    for key in data:
-        if key not in STATEMENT_KEYS:
-            yield s.at(key), f"unknown statement element {key!r}"
+    if not STATEMENT_KEYS.issuperset(data):
+        for key in data:
+            if key not in STATEMENT_KEYS:
+                yield s.at(key), f"unknown statement element {key!r}"
     if data.get("Effect") not in ("Allow", "Deny"):
         yield s.at("Effect") if "Effect" in data else s.pointer, \
             f"Effect must be Allow or Deny, not {data.get('Effect')!r}"
@@ -97,13 +99,17 @@ def _statement_grammar(s: Stmt, kind: Kind) -> Iterator[Hit]:
         if problem:
             yield s.at(element), f"{element} {problem}"
             continue
-        for value, pointer in s.strings(element):
-            if placeholders(value):
-                continue  # GG003 says what is wrong with it
-            if element.endswith("Action") and value != "*" and not ACTION_SHAPE.fullmatch(value):
-                yield pointer, f"action {value!r} is not of the form service:Action"
-            if element.endswith("Resource") and value != "*" and not value.startswith("arn:"):
-                yield pointer, f"resource {value!r} is neither '*' nor an ARN (arn:partition:service:...)"
+        # Well-formed values, nearly all of them, need no placeholder search; a value with a
+        # placeholder is GG003's.
+        if element.endswith("Action"):
+            for value, pointer in s.strings(element):
+                if value != "*" and not ACTION_SHAPE.fullmatch(value) and not placeholders(value):
+                    yield pointer, f"action {value!r} is not of the form service:Action"
+        else:
+            for value, pointer in s.strings(element):
+                if value != "*" and not value.startswith("arn:") and not placeholders(value):
+                    yield pointer, (f"resource {value!r} is neither '*' nor an ARN "
+                                    "(arn:partition:service:...)")
     if "Condition" in data:
         block = data["Condition"]
         if not isinstance(block, dict):
@@ -151,10 +157,12 @@ def _strings_with_pointers(s: Stmt) -> Iterator[tuple[str, str, str]]:
     for c in s.conditions:
         yield "key", c.key, c.pointer
         raw = s.data["Condition"][c.operator][c.key]
-        for n, v in enumerate(as_list(raw)):
-            if isinstance(v, str):
-                tail = (n,) if isinstance(raw, list) else ()
-                yield "value", v, s.at("Condition", c.operator, c.key, *tail)
+        if isinstance(raw, list):
+            for n, v in enumerate(raw):
+                if isinstance(v, str):
+                    yield "value", v, f"{c.pointer}/{n}"
+        elif isinstance(raw, str):
+            yield "value", raw, c.pointer
 
 
 _EFFECT = {
@@ -168,6 +176,8 @@ _EFFECT = {
 
 
 def _check_placeholders(doc: Doc) -> Iterator[Hit]:
+    if not doc.may_hold_placeholders:
+        return
     for s in doc.statements:
         for what, value, pointer in _strings_with_pointers(s):
             found = placeholders(value)

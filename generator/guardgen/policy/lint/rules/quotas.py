@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from ...documents import minify
 from ...limits import MAX_MANAGED_POLICY_CHARS, MAX_TRUST_POLICY_CHARS
 from ..model import Doc, Hit, Rule
 
@@ -14,7 +13,7 @@ _WHITESPACE = re.compile(r"\s")
 
 
 def _check_size(doc: Doc) -> Iterator[Hit]:
-    text = minify(doc.document)
+    text = doc.minified
     if doc.kind == "scp":
         used, limit = len(text.encode("utf-8")), doc.options.scp_max_bytes
         unit = "bytes (UTF-8, minified)"

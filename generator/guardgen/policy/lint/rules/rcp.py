@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ... import iamcatalog
-from ...documents import minify
 from ...evaluate import RCP_SERVICES
 from ...limits import RCP_MAX_BYTES
 from ..model import Doc, Hit, Kind, Rule
@@ -57,7 +56,7 @@ def _check_services(doc: Doc) -> Iterator[Hit]:
 
 
 def _check_size(doc: Doc) -> Iterator[Hit]:
-    used = len(minify(doc.document).encode("utf-8"))
+    used = len(doc.minified.encode("utf-8"))
     if used > RCP_MAX_BYTES:
         yield "", (f"the RCP is {used:,} bytes (UTF-8, minified), over the {RCP_MAX_BYTES:,} AWS "
                    "accepts (the RCP quota did not grow with the SCP one)")
