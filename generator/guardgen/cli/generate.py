@@ -79,7 +79,8 @@ def generate(
     replaces the old one in a single step, so a crash leaves one or the other, never a mix; one
     run at a time writes an output (.guardgen.lock). When the config renames an OU, an account, a
     role or a boundary, moved.tf tells Terraform to move rather than destroy; those blocks stay
-    until --prune-moves.
+    until --prune-moves. When nothing changed since the last run, a record kept outside the tree
+    (~/.cache/guardgen; GUARDGEN_CACHE_DIR=off to turn it off) answers without rendering.
     """
     _generate(config, output_dir, force, quiet, force_location=force_output_location, wait=wait,
               prune_moves=prune_moves)
