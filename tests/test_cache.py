@@ -133,15 +133,27 @@ def test_anything_that_could_change_the_answer_takes_the_full_path(
         assert "corp-" in (out / "management/policies/scp_root_1.json").read_text(encoding="utf-8")
 
 
-def test_a_record_taken_within_a_clock_tick_of_a_write_is_not_kept(
+def test_no_record_vouches_for_a_file_someone_else_wrote(
         cli: Callable[..., object], org: Path) -> None:
     out = _generated(cli, org)
     loaded = pipeline.load(org)
     inputs = pipeline.inputs_digest(loaded, out)
+    files = pipeline.build(loaded, out).files
     assert cache.unchanged(out, inputs) is not None
-    (out / "README.md").touch()
-    cache.remember(out, inputs, "x")
+    # A generated file changed between the write and the record: read back, it differs.
+    target = out / "accounts/app/main.tf"
+    target.write_text(files["accounts/app/main.tf"] + "# mine\n", encoding="utf-8")
+    cache.remember(out, inputs, "x", files, time.time_ns())
     assert cache.unchanged(out, inputs) is None
+    target.write_text(files["accounts/app/main.tf"], encoding="utf-8")
+    # A file of the user's that appeared while the run planned: planning did not see it.
+    since = time.time_ns()
+    (out / "accounts/app/extra.tf").write_text("# mine\n", encoding="utf-8")
+    cache.remember(out, inputs, "x", files, since)
+    assert cache.unchanged(out, inputs) is None
+    # One that was there before the run is the user's own business.
+    cache.remember(out, inputs, "x", files, time.time_ns())
+    assert cache.unchanged(out, inputs) == "x"
 
 
 def test_no_cache_folder_and_a_damaged_record_mean_the_full_path(

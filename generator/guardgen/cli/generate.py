@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -30,6 +31,7 @@ def _generate(config: Path, out: Path | None, force: bool, quiet: bool, *,
               prune_moves: bool = False) -> None:
     from .. import output, pipeline
 
+    started = time.time_ns()
     try:
         loaded = pipeline.load(config)
         out_dir = pipeline.checked_output_dir(loaded, out, force_location=force_location)
@@ -47,7 +49,7 @@ def _generate(config: Path, out: Path | None, force: bool, quiet: bool, *,
                 notes = output.write(out_dir, res.files, cmp, force=force)
                 summary = (f"{len(res.plan.targets)} targets, {len(res.plan.policies)} SCPs, "
                            f"{len(res.files)} files")
-                output.cache.remember(out_dir, inputs, summary)
+                output.cache.remember(out_dir, inputs, summary, res.files, started)
         for warning in [*(notes if known is None else []), *lock.warnings]:
             typer.echo(f"warning: {warning}", err=True)
     except GuardgenError as exc:

@@ -3,11 +3,12 @@ input can be answered without planning or rendering.
 
 After ``generate`` leaves a tree that matches its inputs, :func:`remember` stores, in the user's
 cache folder (never in the tree, which is committed), the digest of those inputs and the stat of
-every file and folder in the tree. :func:`unchanged` says the tree is still that one when the
-inputs have the same digest and every path has the same mode, size, inode, modification and
-change times, and no folder gained or lost an entry (a folder's times change when it does).
-This is how git trusts its index. A path changed within a clock tick of being recorded could
-keep its times, so a record with such a path proves nothing and the run takes the full path.
+every file and folder in the tree, taken before each generated file is read back and found
+exact. :func:`unchanged` says the tree is still that one when the inputs have the same digest
+and every path has the same mode, size, inode, modification and change times, and no folder
+gained or lost an entry (a folder's times change when it does). This is how git trusts its
+index. A path changed within a clock tick of being recorded could keep its times, so the record
+is taken a tick after this run's last write, and not at all while anything else changes.
 
 Anything unexpected (no cache folder, a record that does not parse, a path that cannot be
 read) means "not known unchanged": the full path runs, which is always correct.
@@ -77,21 +78,35 @@ def _scan(out: Path) -> tuple[list[str], dict[str, tuple[int, int, int, int, int
     return sorted(top), entries
 
 
-def remember(out: Path, inputs: str, summary: str) -> None:
-    """Record that ``out`` now holds the generation of ``inputs`` (``summary`` is what a no-op
-    run reports). Failing to record only costs the next run its shortcut."""
+def remember(out: Path, inputs: str, summary: str, files: dict[str, str], since_ns: int) -> None:
+    """Record that ``out`` now holds ``files``, the generation of ``inputs`` begun at
+    ``since_ns`` (``summary`` is what a no-op run reports). Failing to record only costs the
+    next run its shortcut.
+
+    The stat of every path is taken first, then every generated file is read back and compared
+    with what was generated: a change made after the stat shows in the content now or in the
+    stat later, so the record never vouches for a file someone else wrote.
+    """
     path = _record_path(out)
     if path is None:
         return
+    forget(out)
+    time.sleep(_TICK_NS / 1e9)  # this run's own last changes are now a clock tick old
     started = time.time_ns()
     scanned = _scan(out)
     if scanned is None:
         return
     top, entries = scanned
-    racy = any(e[3] >= started - _TICK_NS or e[4] >= started - _TICK_NS
-               for e in entries.values())
-    if racy:  # proves nothing; keep no record rather than a useless one
-        forget(out)
+    if any(e[3] >= started - _TICK_NS or e[4] >= started - _TICK_NS for e in entries.values()):
+        return  # the tree is changing right now: it proves nothing
+    if all(e[3] % 1_000_000_000 == 0 for e in entries.values()):
+        return  # whole-second times (FAT, HFS+): a tick too coarse to trust
+    # A file guardgen does not own matters to planning (a .tf of yours beside generated ones)
+    # only as it was when this run read it.
+    if any(e[3] >= since_ns for rel, e in entries.items()
+           if rel not in files and not stat.S_ISDIR(e[0])):
+        return
+    if not _holds(out, files):
         return
     record = {"format": _FORMAT, "inputs": inputs, "summary": summary, "top": top,
               "paths": list(entries), "stats": list(entries.values())}
@@ -103,6 +118,28 @@ def remember(out: Path, inputs: str, summary: str) -> None:
         os.replace(tmp, path)
     except OSError:
         return
+
+
+def _holds(out: Path, files: dict[str, str]) -> bool:
+    """Whether every file of ``files`` is in ``out`` with exactly that text."""
+    try:
+        root = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return False
+    try:
+        for rel, text in files.items():
+            data = text.encode("utf-8")
+            fd = os.open(rel, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=root)
+            try:
+                if os.read(fd, len(data) + 1) != data:
+                    return False
+            finally:
+                os.close(fd)
+    except OSError:
+        return False
+    finally:
+        os.close(root)
+    return True
 
 
 def forget(out: Path) -> None:
@@ -120,7 +157,9 @@ def unchanged(out: Path, inputs: str) -> str | None:
         return None
     try:
         with open(path, "rb") as fh:
-            record = marshal.load(fh)  # plain data only: marshal never runs code it reads
+            # Plain data only: marshal never runs code it reads. loads(), not load(): that one
+            # reads a file in small pieces.
+            record = marshal.loads(fh.read())
         if record.get("format") != _FORMAT or record.get("inputs") != inputs:
             return None
         if sorted(n for n in os.listdir(out) if n != LOCK) != record["top"]:
