@@ -9,7 +9,7 @@ after changing one account, ``check`` (verify included), ``verify`` and
 every file of it back. Each step must exit 0 (the tree is fresh and the config valid); the numbers
 are printed with each step's ratio to the copy floor.
 
-Usage: python benchmarks/scale.py [--sizes 100,1000,10000] [--guardgen PATH] [--markdown]
+Usage: python benchmarks/scale.py [--sizes 100,1000,10000] [--repeat N] [--guardgen PATH] [--markdown]
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -113,10 +114,18 @@ def main() -> None:
     ap.add_argument("--guardgen", default=shutil.which("guardgen") or
                     str(Path(sys.executable).with_name("guardgen")), help="the guardgen to run")
     ap.add_argument("--markdown", action="store_true", help="tables for benchmarks/README.md")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="run every size this many times and print each step's median")
     args = ap.parse_args()
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, guardgen {args.guardgen}\n")
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, guardgen {args.guardgen}, "
+          f"median of {args.repeat} run(s)\n")
     for n in (int(s) for s in args.sizes.split(",")):
-        rows, files, size, cfg = measure(n, args.guardgen)
+        runs = [measure(n, args.guardgen) for _ in range(args.repeat)]
+        rows = [Measure(step, statistics.median(r[0][i].wall for r in runs),
+                        statistics.median(r[0][i].cpu for r in runs),
+                        statistics.median(r[0][i].rss_mib for r in runs), 0)
+                for i, step in enumerate(m.step for m in runs[0][0])]
+        _, files, size, cfg = runs[0]
         print(table(n, rows, files, size, cfg, args.markdown), flush=True)
 
 
