@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from enum import Enum
@@ -15,7 +16,7 @@ from .common import EXIT_STALE, ConfigOpt, OutputOpt, QuietOpt, fail, say
 from .verify import prove, report_failures
 
 if TYPE_CHECKING:
-    from .. import config
+    from ..plan import Plan
 
 DEFAULT_WAIT = 5.0
 ForceLocationOpt = Annotated[bool, typer.Option(
@@ -42,15 +43,15 @@ def _generate(config: Path, out: Path | None, force: bool, quiet: bool, *,
             for note in output.recover(out_dir):
                 say(quiet, f"note: {note}")
             known = output.cache.unchanged(out_dir, inputs)
+            notes: list[str] = []
             if known is None:
                 res = pipeline.build(loaded, out_dir, prune_moves=prune_moves)
                 cmp = output.compare(out_dir, res.files, keep_text=False)
-                output.cache.forget(out_dir)
                 notes = output.write(out_dir, res.files, cmp, force=force)
                 summary = (f"{len(res.plan.targets)} targets, {len(res.plan.policies)} SCPs, "
                            f"{len(res.files)} files")
                 output.cache.remember(out_dir, inputs, summary, res.files, started)
-        for warning in [*(notes if known is None else []), *lock.warnings]:
+        for warning in [*notes, *lock.warnings]:
             typer.echo(f"warning: {warning}", err=True)
     except GuardgenError as exc:
         fail(exc)
@@ -100,22 +101,20 @@ def check(
     Renders in memory and compares with the output directory; writes nothing. Exit 0 when
     clean, 1 when different, 2 when the config is invalid. Run it in CI on every change.
     """
-    from .. import forked, output, pipeline
+    from .. import forked, output, pipeline, plan
 
     try:
         loaded = pipeline.load(config)
         out_dir = pipeline.checked_output_dir(loaded, output_dir,
                                               force_location=force_output_location)
-        if forked.available():
-            # Proving needs only the config: on the second core while the tree is compared.
-            with forked.Forked(lambda: _failures(loaded)) as child:
-                res = pipeline.build(loaded, out_dir)
-                left, cmp = output.compare_consistent(res.out_dir, res.files, wait=wait)
-                total, lines = child.result()
-        else:
+        # Proving needs only the config: planned again on the second core while this one
+        # builds and compares the tree; without one, proved afterwards from the same plan.
+        child = (forked.Forked(lambda: _failures(plan.build(loaded.config)))
+                 if forked.available() else None)
+        with child if child is not None else contextlib.nullcontext():
             res = pipeline.build(loaded, out_dir)
             left, cmp = output.compare_consistent(res.out_dir, res.files, wait=wait)
-            total, lines = _failures(loaded)
+            total, lines = child.result() if child is not None else _failures(res.plan)
     except GuardgenError as exc:
         fail(exc)
     if left is not None and left.state in ("building", "swapping"):
@@ -141,11 +140,9 @@ def check(
         raise typer.Exit(EXIT_STALE)
 
 
-def _failures(loaded: config.Loaded) -> tuple[int, list[str]]:
-    """How many built-in scenarios the config's plan has, and each failing one described."""
-    from .. import plan
-
-    outcomes = prove(plan.build(loaded.config), [])
+def _failures(p: Plan) -> tuple[int, list[str]]:
+    """How many built-in scenarios the plan has, and each failing one described."""
+    outcomes = prove(p, [])
     return len(outcomes), [o.describe() for o in outcomes if not o.ok]
 
 

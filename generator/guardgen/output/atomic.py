@@ -29,7 +29,7 @@ import shutil
 import stat
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from hashlib import sha256
 from pathlib import Path
@@ -391,32 +391,21 @@ def _kept_entries(root: str) -> list[str]:
 def _remove_old_tree(root: str, out: str) -> list[str]:
     """Delete a replaced tree, file by file, where it is provably safe; return what was kept."""
     owned = manifest_files(os.path.join(root, MANIFEST)) or {}
-    manifest_safe = False
-    for rel, path, entry in _walk_files(root):
-        st = entry.stat(follow_symlinks=False)
-        now = _lstat(f"{out}/{rel}")
-        if stat.S_ISLNK(st.st_mode):
-            safe = (now is not None and stat.S_ISLNK(now.st_mode)
-                    and os.readlink(path) == os.readlink(f"{out}/{rel}"))
-        elif stat.S_ISREG(st.st_mode):
-            safe = ((now is not None and _same(st, now))
-                    or (rel == MANIFEST and manifest_files(path) is not None)
-                    or (rel in owned and _digest_file(path) == owned[rel]))
-        else:
-            safe = False
-        if safe and rel == MANIFEST:
-            manifest_safe = True
-        elif safe:
-            os.unlink(path)
-    if manifest_safe:  # last: it vouches for the rest if this is interrupted
-        os.unlink(os.path.join(root, MANIFEST))
-    return [] if _prune_dirs(root) else _kept_entries(root)
+    return _remove_tree(root, out, lambda rel, path: (
+        (rel == MANIFEST and manifest_files(path) is not None)
+        or (rel in owned and _digest_file(path) == owned[rel])))
 
 
 def _remove_partial_tree(root: str, out: str) -> list[str]:
     """Delete an unfinished new tree: links to files still in the output, and paths its own
     manifest (written first) lists as generated."""
     generated = manifest_files(os.path.join(root, MANIFEST)) or {}
+    return _remove_tree(root, out, lambda rel, _: rel == MANIFEST or rel in generated)
+
+
+def _remove_tree(root: str, out: str, generated: Callable[[str, str], bool]) -> list[str]:
+    """Delete from ``root`` every link and file that is still in ``out`` as it is here, and the
+    regular files ``generated(rel, path)`` vouches for; return what was kept."""
     manifest_safe = False
     for rel, path, entry in _walk_files(root):
         st = entry.stat(follow_symlinks=False)
@@ -425,7 +414,7 @@ def _remove_partial_tree(root: str, out: str) -> list[str]:
             safe = (now is not None and stat.S_ISLNK(now.st_mode)
                     and os.readlink(path) == os.readlink(f"{out}/{rel}"))
         elif stat.S_ISREG(st.st_mode):
-            safe = (now is not None and _same(st, now)) or rel == MANIFEST or rel in generated
+            safe = (now is not None and _same(st, now)) or generated(rel, path)
         else:
             safe = False
         if safe and rel == MANIFEST:

@@ -90,7 +90,8 @@ def remember(out: Path, inputs: str, summary: str, files: dict[str, str], since_
     path = _record_path(out)
     if path is None:
         return
-    forget(out)
+    with contextlib.suppress(OSError):  # a record that no longer describes the tree goes now
+        path.unlink()
     time.sleep(_TICK_NS / 1e9)  # this run's own last changes are now a clock tick old
     started = time.time_ns()
     scanned = _scan(out)
@@ -140,14 +141,6 @@ def _holds(out: Path, files: dict[str, str]) -> bool:
     finally:
         os.close(root)
     return True
-
-
-def forget(out: Path) -> None:
-    """Drop the record of ``out`` (before the tree changes, so a crash cannot leave it stale)."""
-    path = _record_path(out)
-    if path is not None:
-        with contextlib.suppress(OSError):
-            path.unlink()
 
 
 def unchanged(out: Path, inputs: str) -> str | None:
