@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from guardgen import catalog, pipeline
 from support import tree_digest
 
@@ -176,9 +178,66 @@ def test_cli_import_stays_light() -> None:
     import sys
 
     code = ("import sys, guardgen.cli; heavy = [m for m in ('boto3', 'pydantic', 'jinja2', "
-            "'yaml') if m in sys.modules]; print(','.join(heavy))")
+            "'yaml', 'typer') if m in sys.modules]; print(','.join(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def _entry(argv: list[str], columns: str | None, *, probe: bool = False) -> str:
+    """What the console script's ``main`` prints for ``argv`` at a terminal width of ``columns``;
+    with ``probe``, also whether it imported Typer."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    if columns is not None:
+        env["COLUMNS"] = columns
+    code = (f"import sys; sys.argv = ['guardgen', *{argv!r}]; from guardgen.cli import main\n"
+            "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+            + ("print('typer' in sys.modules)" if probe else ""))
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env=env).stdout
+
+
+def _typer_help(columns: str) -> str:
+    import os
+    import subprocess
+    import sys
+
+    code = "from guardgen.cli import app; app(['--help'], prog_name='guardgen')"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env={**os.environ, "COLUMNS": columns}).stdout
+
+
+def test_top_level_help_file_is_what_typer_renders() -> None:
+    from guardgen.cli import HELP_FILE
+
+    with open(HELP_FILE, encoding="utf-8") as f:
+        committed = f.read()
+    assert committed == _typer_help("80"), (
+        "generator/guardgen/cli/help.txt is stale: run ./scripts/regenerate-docs")
+
+
+# click reads a COLUMNS that is not a positive number as no COLUMNS, and a pipe as 80 wide.
+@pytest.mark.parametrize("columns", ["80", "200", None, "junk", "0"])
+def test_help_and_version_answer_without_typer(columns: str | None) -> None:
+    from guardgen import __version__
+
+    help_out = _entry(["--help"], columns, probe=True)
+    assert help_out == _typer_help("80") + "False\n"
+    assert _entry(["--version"], columns, probe=True) == f"{__version__}\nFalse\n"
+
+
+@pytest.mark.parametrize("columns", ["60", "79"])
+def test_narrow_terminal_help_is_typer_wrapped(columns: str) -> None:
+    out = _entry(["--help"], columns, probe=True)
+    assert out.endswith("True\n")
+    expected = _typer_help(columns)
+    assert out == expected + "True\n"
+    if columns == "60":
+        assert max(map(len, expected.splitlines())) <= 58
+        assert expected != _typer_help("80")
 
 
 def test_installed_entry_point_runs_alarm_tests() -> None:

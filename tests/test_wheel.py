@@ -25,6 +25,7 @@ def test_wheel_installs_and_runs_init_and_check(tmp_path: Path) -> None:
     assert "guardgen/templates/init/guardgen.yaml" in names
     assert "guardgen/modules/scp/main.tf" in names
     assert "guardgen/schema/guardgen.schema.json" in names
+    assert "guardgen/cli/help.txt" in names
 
     venv = tmp_path / "venv"
     assert _run(sys.executable, "-m", "venv", venv).returncode == 0
