@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 from guardgen import output, pipeline
 from guardgen.output import cache
 
-TICK = cache._TICK_NS / 1e9 + 0.05
+TICK = 0.05  # longer than a file-system clock tick
 
 CONFIG = """\
 version: 1
@@ -143,17 +144,66 @@ def test_no_record_vouches_for_a_file_someone_else_wrote(
     # A generated file changed between the write and the record: read back, it differs.
     target = out / "accounts/app/main.tf"
     target.write_text(files["accounts/app/main.tf"] + "# mine\n", encoding="utf-8")
-    cache.remember(out, inputs, "x", files, time.time_ns())
+    with output.OutputLock(out, exclusive=True):  # as generate does
+        cache.remember(out, inputs, "x", files, time.time_ns())
     assert cache.unchanged(out, inputs) is None
     target.write_text(files["accounts/app/main.tf"], encoding="utf-8")
     # A file of the user's that appeared while the run planned: planning did not see it.
     since = time.time_ns()
     (out / "accounts/app/extra.tf").write_text("# mine\n", encoding="utf-8")
-    cache.remember(out, inputs, "x", files, since)
+    with output.OutputLock(out, exclusive=True):
+        cache.remember(out, inputs, "x", files, since)
     assert cache.unchanged(out, inputs) is None
     # One that was there before the run is the user's own business.
-    cache.remember(out, inputs, "x", files, time.time_ns())
+    with output.OutputLock(out, exclusive=True):
+        cache.remember(out, inputs, "x", files, time.time_ns())
     assert cache.unchanged(out, inputs) == "x"
+
+
+@pytest.mark.parametrize("change", ["none", "same-size-edit", "delete", "replace"])
+def test_a_stamp_vouches_only_for_a_file_nobody_touched_since_it_was_written(
+        cli: Callable[..., object], org: Path, monkeypatch: pytest.MonkeyPatch,
+        change: str) -> None:
+    out = _generated(cli, org)
+    loaded = pipeline.load(org)
+    inputs = pipeline.inputs_digest(loaded, out)
+    files = pipeline.build(loaded, out).files
+    for child in out.iterdir():  # every file is written again
+        if child.is_dir():
+            shutil.rmtree(child)
+        elif child.name != output.LOCK:
+            child.unlink()
+    read_back: list[str] = []
+    holds = cache._holds
+
+    def counted(o: Path, f: dict[str, str], rels: list[str]) -> bool:
+        read_back.extend(rels)
+        return holds(o, f, rels)
+
+    monkeypatch.setattr(cache, "_holds", counted)
+    rel = "accounts/app/main.tf"
+    target, text = out / rel, files[rel]
+    with output.OutputLock(out, exclusive=True):
+        stamps: dict[str, output.Stamp] = {}
+        output.write(out, files, output.compare(out, files), stamps=stamps)
+        assert set(stamps) == set(files) - {output.MANIFEST}
+        st = target.stat()
+        if change == "same-size-edit":  # the old modification time back: the change time tells
+            target.write_text(text[:-2] + "#\n", encoding="utf-8")
+            os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+        elif change == "delete":
+            target.unlink()
+        elif change == "replace":  # another file of the same size in its place
+            (out / "x").write_text(text[:-2] + "#\n", encoding="utf-8")
+            os.replace(out / "x", target)
+        cache.remember(out, inputs, "x", files, time.time_ns(), stamps)
+        # Later, the same edit as above: the record must not match either.
+        if change == "none":
+            assert cache.unchanged(out, inputs) == "x"
+            target.write_text(text[:-2] + "#\n", encoding="utf-8")
+            os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert read_back in ([output.MANIFEST], [])  # the manifest is renamed into place: no stamp
+    assert cache.unchanged(out, inputs) is None
 
 
 def test_no_cache_folder_and_a_damaged_record_mean_the_full_path(

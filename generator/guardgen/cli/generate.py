@@ -47,10 +47,11 @@ def _generate(config: Path, out: Path | None, force: bool, quiet: bool, *,
             if known is None:
                 res = pipeline.build(loaded, out_dir, prune_moves=prune_moves)
                 cmp = output.compare(out_dir, res.files, keep_text=False)
-                notes = output.write(out_dir, res.files, cmp, force=force)
+                stamps: dict[str, output.Stamp] = {}
+                notes = output.write(out_dir, res.files, cmp, force=force, stamps=stamps)
                 summary = (f"{len(res.plan.targets)} targets, {len(res.plan.policies)} SCPs, "
                            f"{len(res.files)} files")
-                output.cache.remember(out_dir, inputs, summary, res.files, started)
+                output.cache.remember(out_dir, inputs, summary, res.files, started, stamps)
         for warning in [*notes, *lock.warnings]:
             typer.echo(f"warning: {warning}", err=True)
     except GuardgenError as exc:

@@ -6,7 +6,7 @@ shared helpers.
 from __future__ import annotations
 
 from . import cache
-from .atomic import Leftover
+from .atomic import Leftover, Stamp
 from .location import location_problem
 from .lock import LOCK, LockedError, OutputLock
 from .tree import (
@@ -25,7 +25,7 @@ from .tree import (
 )
 
 __all__ = [
-    "LOCK", "MANIFEST", "Comparison", "cache", "Leftover", "LockedError", "OutputLock", "compare",
+    "LOCK", "MANIFEST", "Comparison", "cache", "Leftover", "LockedError", "OutputLock", "Stamp", "compare",
     "compare_consistent",
     "digest", "interrupted", "location_problem", "prepare", "read_manifest", "recover",
     "unified_diff", "with_manifest", "write",

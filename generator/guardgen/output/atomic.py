@@ -107,6 +107,14 @@ def scan(root: str) -> Scan:
     return Scan(files, dirs, empty)
 
 
+# What identifies one state of a path: mode, size, inode, modification and change times.
+Stamp = tuple[int, int, int, int, int]
+
+
+def stamp(st: os.stat_result) -> Stamp:
+    return (st.st_mode, st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
+
+
 def _same(a: os.stat_result, b: os.stat_result) -> bool:
     return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
 
@@ -187,6 +195,22 @@ def _exchange(a: str, b: str) -> bool:
     if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
         return False
     raise OSError(err, os.strerror(err), b)
+
+
+def clock_after(probe: str, after_ns: int, *, limit: float = 0.25) -> int | None:
+    """The file system's own clock, read by touching ``probe`` (a file of this run's), once it
+    is past ``after_ns``; None when it has not moved past it within ``limit`` seconds (a file
+    system with whole-second times). File times come from this clock, coarse-grained: a change
+    made now gets a later time than anything stamped at ``after_ns`` or before."""
+    deadline = time.monotonic() + limit
+    while True:
+        os.utime(probe, follow_symlinks=False)
+        now = os.lstat(probe).st_ctime_ns
+        if now > after_ns:
+            return now
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.001)
 
 
 # --- the journal -----------------------------------------------------------------------------
@@ -438,7 +462,8 @@ def _parents(rel: str) -> Iterable[str]:
 
 
 def replace_tree(out: Path, files: dict[str, str], writes: Iterable[str],
-                 drops: Iterable[str]) -> list[str]:
+                 drops: Iterable[str], stamps: dict[str, Stamp] | None = None
+                 ) -> list[str]:
     """Make ``out`` hold ``files`` in one atomic step (see the module docstring).
 
     Args:
@@ -447,6 +472,10 @@ def replace_tree(out: Path, files: dict[str, str], writes: Iterable[str],
         writes: Paths whose content changes (created or rewritten).
         drops: Paths under ``out`` that the new tree leaves out (owned files no longer rendered,
             and with ``--force`` files edited by hand).
+        stamps: Filled, when given, with the stat of each file this write created, taken once
+            written. The swap comes a file-system clock tick after the last of them, so anyone
+            changing such a file later gives it another change time; when the clock cannot be
+            seen to move, ``stamps`` stays empty.
 
     Returns:
         Notes for the user (files kept aside during the clean-up), usually none.
@@ -474,8 +503,12 @@ def replace_tree(out: Path, files: dict[str, str], writes: Iterable[str],
         _copy_owner_and_mode(tree, old_root)
         Journal(out_s, _ident(old_root) or (0, 0), _ident(os.lstat(tree)) or (0, 0)).write(work)
         old = scan(out_s)
-        _build(out_s, tree, work, files, writes, drops, old)
+        written: dict[str, Stamp] = {}
+        _build(out_s, tree, work, files, writes, drops, old, written)
         sync_filesystem(tree)
+        newest = max((max(st[3], st[4]) for st in written.values()), default=0)
+        if stamps is not None and clock_after(str(work / _JOURNAL), newest) is not None:
+            stamps.update(written)
         _commit(tree, out_s, str(work / _OLD))
     except BaseException as exc:
         # Not committed: everything in the work folder was made by this process (links and new
@@ -524,9 +557,10 @@ def _copy_owner_and_mode(path: str, like: os.stat_result) -> None:
 
 
 def _build(out: str, tree: str, work: Path, files: dict[str, str], writes: set[str],
-           drops: set[str], old: Scan) -> set[str]:
-    """Fill ``tree`` with the new tree: ``writes`` written, everything else of ``out`` linked.
-    Returns the paths that had to be copied rather than linked."""
+           drops: set[str], old: Scan, written: dict[str, Stamp]) -> set[str]:
+    """Fill ``tree`` with the new tree: ``writes`` written (their stat in ``written``, the
+    manifest's aside: a rename may stamp it again), everything else of ``out`` linked. Returns
+    the paths that had to be copied rather than linked."""
     copied: set[str] = set()
     carried: dict[str, str] = {}
     for rel, (kind, _) in old.files.items():
@@ -584,7 +618,7 @@ def _build(out: str, tree: str, work: Path, files: dict[str, str], writes: set[s
             copied.add(rel)
     for rel in writes:
         if rel != MANIFEST:
-            _write_new(f"{tree}/{rel}", files[rel])
+            written[rel] = _write_new(f"{tree}/{rel}", files[rel])
     return copied
 
 
@@ -620,7 +654,8 @@ def _remove_scanned(root: str, old: Scan) -> list[str]:
     return [] if not os.path.lexists(root) else (kept or _kept_entries(root))
 
 
-def _write_new(path: str, text: str) -> None:
+def _write_new(path: str, text: str) -> Stamp:
+    """Create ``path`` with ``text``; its stamp once written."""
     data = text.encode("utf-8")
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
     try:
@@ -628,5 +663,6 @@ def _write_new(path: str, text: str) -> None:
         while view:
             n = os.write(fd, view)
             view = view[n:]
+        return stamp(os.fstat(fd))
     finally:
         os.close(fd)

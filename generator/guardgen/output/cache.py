@@ -3,12 +3,13 @@ input can be answered without planning or rendering.
 
 After ``generate`` leaves a tree that matches its inputs, :func:`remember` stores, in the user's
 cache folder (never in the tree, which is committed), the digest of those inputs and the stat of
-every file and folder in the tree, taken before each generated file is read back and found
-exact. :func:`unchanged` says the tree is still that one when the inputs have the same digest
+every file and folder in the tree, once each generated file is proved to hold what was
+generated. :func:`unchanged` says the tree is still that one when the inputs have the same digest
 and every path has the same mode, size, inode, modification and change times, and no folder
 gained or lost an entry (a folder's times change when it does). This is how git trusts its
 index. A path changed within a clock tick of being recorded could keep its times, so the record
-is taken a tick after this run's last write, and not at all while anything else changes.
+is taken once the file system's clock has moved past this run's last change, and not at all
+while anything else changes.
 
 Anything unexpected (no cache folder, a record that does not parse, a path that cannot be
 read) means "not known unchanged": the full path runs, which is always correct.
@@ -22,15 +23,13 @@ import marshal
 import os
 import stat
 import tempfile
-import time
 from pathlib import Path
 
+from . import atomic
 from .lock import LOCK
 
 CACHE_ENV = "GUARDGEN_CACHE_DIR"
 _FORMAT = 1
-# Coarser than any file system's timestamp tick (ext4 and XFS use the kernel's coarse clock).
-_TICK_NS = 100_000_000
 
 
 def _folder() -> Path | None:
@@ -49,15 +48,12 @@ def _record_path(out: Path) -> Path | None:
     return folder / f"{key}.record"
 
 
-def _entry(st: os.stat_result) -> tuple[int, int, int, int, int]:
-    return (st.st_mode, st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
-
-
-def _scan(out: Path) -> tuple[list[str], dict[str, tuple[int, int, int, int, int]]] | None:
-    """The names at the top of ``out`` (whose own times the lock file moves) and the stat of
-    every path below it."""
+def _scan(out: Path, stamps: dict[str, atomic.Stamp]
+          ) -> tuple[list[str], dict[str, atomic.Stamp]] | None:
+    """The names at the top of ``out`` (whose own times the lock file moves) and the stamp of
+    every path below it: the one in ``stamps`` for a file this run wrote, else its lstat now."""
     top: list[str] = []
-    entries: dict[str, tuple[int, int, int, int, int]] = {}
+    entries: dict[str, atomic.Stamp] = {}
     stack = [""]
     try:
         while stack:
@@ -69,36 +65,51 @@ def _scan(out: Path) -> tuple[list[str], dict[str, tuple[int, int, int, int, int
                     path = f"{rel}/{e.name}" if rel else e.name
                     if not rel:
                         top.append(e.name)
-                    st = e.stat(follow_symlinks=False)
-                    entries[path] = _entry(st)
-                    if stat.S_ISDIR(st.st_mode):
+                    known = stamps.get(path)
+                    if known is not None:
+                        # Whatever is there now, a later lstat of it must match this stamp.
+                        entries[path] = known
+                        continue
+                    st = atomic.stamp(e.stat(follow_symlinks=False))
+                    entries[path] = st
+                    if stat.S_ISDIR(st[0]):
                         stack.append(path)
     except OSError:
         return None
     return sorted(top), entries
 
 
-def remember(out: Path, inputs: str, summary: str, files: dict[str, str], since_ns: int) -> None:
+def remember(out: Path, inputs: str, summary: str, files: dict[str, str], since_ns: int,
+             stamps: dict[str, atomic.Stamp] | None = None) -> None:
     """Record that ``out`` now holds ``files``, the generation of ``inputs`` begun at
-    ``since_ns`` (``summary`` is what a no-op run reports). Failing to record only costs the
-    next run its shortcut.
+    ``since_ns`` (``summary`` is what a no-op run reports). The caller holds the output's lock.
+    Failing to record only costs the next run its shortcut.
 
-    The stat of every path is taken first, then every generated file is read back and compared
-    with what was generated: a change made after the stat shows in the content now or in the
-    stat later, so the record never vouches for a file someone else wrote.
+    A file this run wrote is recorded with its stamp, the stat it had once written (``stamps``,
+    from :func:`guardgen.output.write`): the tree was swapped in a clock tick later, so any
+    change since gives it other times, now or later, and the record then no longer matches.
+    Every other path's stat is taken once the file system's clock has moved past this run's
+    last change, and every other generated file is read back and compared with what was
+    generated. Either way the record never vouches for a file someone else wrote.
     """
     path = _record_path(out)
     if path is None:
         return
     with contextlib.suppress(OSError):  # a record that no longer describes the tree goes now
         path.unlink()
-    time.sleep(_TICK_NS / 1e9)  # this run's own last changes are now a clock tick old
-    started = time.time_ns()
-    scanned = _scan(out)
+    probe = os.path.join(out, LOCK)
+    try:
+        settled = atomic.clock_after(probe, 0)
+        if settled is None or atomic.clock_after(probe, settled) is None:
+            return  # a clock that does not move: nothing can be proved by times
+    except OSError:
+        return
+    stamped = stamps or {}
+    scanned = _scan(out, stamped)
     if scanned is None:
         return
     top, entries = scanned
-    if any(e[3] >= started - _TICK_NS or e[4] >= started - _TICK_NS for e in entries.values()):
+    if any(e[3] > settled or e[4] > settled for e in entries.values()):
         return  # the tree is changing right now: it proves nothing
     if all(e[3] % 1_000_000_000 == 0 for e in entries.values()):
         return  # whole-second times (FAT, HFS+): a tick too coarse to trust
@@ -107,7 +118,10 @@ def remember(out: Path, inputs: str, summary: str, files: dict[str, str], since_
     if any(e[3] >= since_ns for rel, e in entries.items()
            if rel not in files and not stat.S_ISDIR(e[0])):
         return
-    if not _holds(out, files):
+    if any(rel not in entries for rel in files):
+        return  # a generated file is gone already
+    unproved = [rel for rel in files if rel not in stamped]
+    if not _holds(out, files, unproved):
         return
     record = {"format": _FORMAT, "inputs": inputs, "summary": summary, "top": top,
               "paths": list(entries), "stats": list(entries.values())}
@@ -121,15 +135,15 @@ def remember(out: Path, inputs: str, summary: str, files: dict[str, str], since_
         return
 
 
-def _holds(out: Path, files: dict[str, str]) -> bool:
-    """Whether every file of ``files`` is in ``out`` with exactly that text."""
+def _holds(out: Path, files: dict[str, str], rels: list[str]) -> bool:
+    """Whether every file ``rels`` names is in ``out`` with exactly its text in ``files``."""
     try:
         root = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
     except OSError:
         return False
     try:
-        for rel, text in files.items():
-            data = text.encode("utf-8")
+        for rel in rels:
+            data = files[rel].encode("utf-8")
             fd = os.open(rel, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=root)
             try:
                 if os.read(fd, len(data) + 1) != data:
@@ -160,7 +174,7 @@ def unchanged(out: Path, inputs: str) -> str | None:
         fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
         try:
             lstat = os.lstat
-            current = [_entry(lstat(rel, dir_fd=fd)) for rel in record["paths"]]
+            current = [atomic.stamp(lstat(rel, dir_fd=fd)) for rel in record["paths"]]
         finally:
             os.close(fd)
         if current != record["stats"]:

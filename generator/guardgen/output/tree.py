@@ -100,6 +100,11 @@ class _Disk:
         self.kinds[rel] = kind
         return kind
 
+    def parent_missing(self, rel: str) -> bool:
+        """Whether the folder of ``rel`` is missing, once :meth:`parent_problem` found none (it
+        looked at that folder, and a folder under a missing one is missing too)."""
+        return self.kinds.get(rel.rpartition("/")[0]) == "missing"
+
     def parent_problem(self, rel: str) -> tuple[str, str] | None:
         """The first folder of ``rel`` that is not a real folder: (its path, its kind)."""
         parent = rel.rpartition("/")[0]
@@ -203,7 +208,7 @@ def compare(out: Path, files: dict[str, str], *, keep_text: bool = True) -> Comp
                 continue
             cmp.create.append(rel)
             continue
-        kind, data = disk.probe(rel)
+        kind, data = ("missing", None) if disk.parent_missing(rel) else disk.probe(rel)
         if kind == "missing":
             cmp.create.append(rel)
             if keep_text:
@@ -298,11 +303,13 @@ def prepare(out: Path) -> None:
         raise OutputError(f"cannot create {out}: {exc.strerror}") from None
 
 
-def write(out: Path, files: dict[str, str], cmp: Comparison, *, force: bool = False) -> list[str]:
+def write(out: Path, files: dict[str, str], cmp: Comparison, *, force: bool = False,
+          stamps: dict[str, atomic.Stamp] | None = None) -> list[str]:
     """Apply ``cmp`` to ``out`` in one atomic step (the caller holds the output's lock).
 
     Refuses to clobber files it does not own or that were edited by hand, unless ``force``, and
     always refuses to write through links or replace folders. Returns notes for the user.
+    ``stamps`` is filled as :func:`atomic.replace_tree` says.
     """
     if cmp.blocked:
         raise OutputError("cannot write the tree:\n" + "\n".join(f"  {b}" for b in cmp.blocked)
@@ -316,7 +323,7 @@ def write(out: Path, files: dict[str, str], cmp: Comparison, *, force: bool = Fa
     if cmp.clean:
         return []
     prepare(out)
-    return atomic.replace_tree(out, files, cmp.create + cmp.update, cmp.delete)
+    return atomic.replace_tree(out, files, cmp.create + cmp.update, cmp.delete, stamps)
 
 
 def compare_consistent(out: Path, files: dict[str, str], *, wait: float = 5.0
