@@ -95,8 +95,12 @@ def build(loaded: config.Loaded, out: Path, *, prune_moves: bool = False) -> Res
     owned = output.read_manifest(out)
     user = adopt.user_terraform(out, files, owned)
     adopt.refuse_clashes(user, moves.declared_by_root(files, {f.rsplit("/", 1)[0] for f in user}))
-    found = moves.derive(owned, adopt.Previous(out, owned), files, loaded.config, prune=prune_moves)
-    files = output.with_manifest({**files, **render.moved_files(found, p, source)})
+    digests = {rel: output.digest(text) for rel, text in files.items()}  # for moves and manifest
+    found = moves.derive(owned, adopt.Previous(out, owned), files, loaded.config, prune=prune_moves,
+                         digests=digests)
+    moved = render.moved_files(found, p, source)
+    files = output.with_manifest({**files, **moved},
+                                 {rel: d for rel, d in digests.items() if rel not in moved})
     return Result(loaded, p, out, files)
 
 

@@ -15,6 +15,7 @@ import hashlib
 import os
 import re
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring_ascii
 from pathlib import Path
@@ -30,12 +31,16 @@ def digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def with_manifest(files: dict[str, str]) -> dict[str, str]:
-    """Add the manifest, which lists every file guardgen owns with the hash it wrote."""
+def with_manifest(files: dict[str, str], digests: Mapping[str, str] | None = None
+                  ) -> dict[str, str]:
+    """Add the manifest, which lists every file guardgen owns with the hash it wrote (taken
+    from ``digests`` where the caller has it already)."""
     # json.dumps(manifest, indent=2, sort_keys=True), written out: with an indent the standard
     # library encodes in Python, which is most of the cost for tens of thousands of files.
     q = encode_basestring_ascii
-    entries = ",\n".join(f"    {q(path)}: {q(digest(text))}" for path, text in sorted(files.items()))
+    known = digests or {}
+    entries = ",\n".join(f"    {q(path)}: {q(known.get(path) or digest(text))}"
+                          for path, text in sorted(files.items()))
     body = f"{{\n{entries}\n  }}" if entries else "{}"
     text = f'{{\n  "files": {body},\n  "generator": "guardgen",\n  "version": 1\n}}\n'
     return {**files, MANIFEST: text}

@@ -387,7 +387,7 @@ def _by_root(paths: Iterable[str]) -> dict[str, list[str]]:
 
 
 def derive(owned: Mapping[str, str], previous: Mapping[str, str], rendered: Mapping[str, str],
-           cfg: Config, *, prune: bool = False) -> Moves:
+           cfg: Config, *, prune: bool = False, digests: Mapping[str, str] | None = None) -> Moves:
     """The moves the new tree carries.
 
     Args:
@@ -397,15 +397,17 @@ def derive(owned: Mapping[str, str], previous: Mapping[str, str], rendered: Mapp
         rendered: The new tree, without moved.tf files.
         cfg: The config the new tree comes from (for ``previously:`` and OU ids).
         prune: Drop the moves of earlier generations; keep only those this change needs.
+        digests: The :func:`digest` of every rendered file, when the caller has them already.
 
     Returns:
         Moved blocks per root, and the folders account roots were in before.
     """
     old_files = _by_root(owned)
     new_files = _by_root(rendered)
+    sha = digests.__getitem__ if digests is not None else (lambda p: digest(rendered[p]))
     changed = {r for r in set(old_files) | set(new_files)
                if sorted(old_files.get(r, ())) != sorted(new_files.get(r, ()))
-               or any(owned.get(p) != digest(rendered[p]) for p in new_files.get(r, ()))}
+               or any(owned.get(p) != sha(p) for p in new_files.get(r, ()))}
     if not changed:
         return NO_MOVES
 
@@ -419,7 +421,7 @@ def derive(owned: Mapping[str, str], previous: Mapping[str, str], rendered: Mapp
     for r in new_files:
         if r in old_files:
             continues[r] = r
-        elif r in changed and (key := _root_key(rendered, r)) in vanished:
+        elif vanished and r in changed and (key := _root_key(rendered, r)) in vanished:
             continues[r] = vanished[key]
 
     needed = {r: o for r, o in continues.items() if r in changed}
