@@ -42,15 +42,18 @@ def _new_config(old: str) -> str:
     return new
 
 
-def _timeline(cmd: list[str], work: Path) -> tuple[float, float]:
-    """Run ``cmd`` once: (seconds until its work folder appeared, seconds it then lived)."""
+def _timeline(cmd: list[str], work: Path, out: Path) -> tuple[float, float]:
+    """Run ``cmd`` once: (seconds until its work folder appeared, seconds it then built the new
+    tree before swapping it in)."""
+    inode = out.stat().st_ino
     start = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     appeared = _wait_for(work.exists, proc)
+    swapped = _wait_for(lambda: _inode(out) != inode, proc)
     _, err = proc.communicate()
     assert proc.returncode == 0, err
     assert appeared is not None, "the run never made its work folder"
-    return appeared - start, time.monotonic() - appeared
+    return appeared - start, (swapped or time.monotonic()) - appeared
 
 
 def _wait_for(ready: Callable[[], bool], proc: subprocess.Popen[bytes]) -> float | None:
@@ -71,9 +74,9 @@ def _inode(path: Path) -> int | None:
 
 def _schedule(before_write: float, writing: float, kills: int) -> list[tuple[str, float]]:
     """Kill points spread over the whole run: a third at times from the start, before the write
-    phase; half at delays after the work folder appears (building the new tree); the rest just
-    after the swap (removing the old tree), the short window where a crash leaves a tree that
-    is new but not yet tidied."""
+    phase; half at delays after the work folder appears, over the time it took to build the new
+    tree; the rest just after the swap (removing the old tree), the short window where a crash
+    leaves a tree that is new but not yet tidied."""
     early = kills // 3
     swap = max(3, kills // 5)
     build = kills - early - swap
@@ -107,7 +110,7 @@ def test_sigkill_at_many_points_leaves_the_old_tree_or_the_new_one(tmp_path: Pat
         shutil.copytree(pristine, out, copy_function=os.link)
 
     cmd = [str(GUARDGEN), "generate", "-q", "-c", str(cfg)]
-    before_write, writing = _timeline(cmd, work)
+    before_write, writing = _timeline(cmd, work, out)
     new_tree = snapshot(out)
     changed = sum(old_tree.get(k) != v for k, v in new_tree.items())
     assert changed > len(old_tree) // 3, "the new config must rewrite much of the tree"
