@@ -227,3 +227,53 @@ def test_the_inputs_digest_covers_the_installation_and_the_flags(org: Path) -> N
     assert pipeline.inputs_digest(loaded, out) == base
     assert pipeline.inputs_digest(loaded, out, prune_moves=True) != base
     assert pipeline.inputs_digest(loaded, out.parent / "elsewhere") != base
+
+
+def _fields(cmp: output.Comparison) -> tuple[list[str], ...]:
+    return (cmp.create, cmp.update, cmp.delete, cmp.hand_edited, cmp.foreign, cmp.blocked)
+
+
+@pytest.mark.parametrize("edit", ["none", "same-size-edit", "touch-manifest"])
+def test_files_the_record_vouches_for_are_not_read_again_and_compare_the_same(
+        cli: Callable[..., object], org: Path, monkeypatch: pytest.MonkeyPatch, edit: str) -> None:
+    out = _generated(cli, org)
+    target = out / "accounts/app/main.tf"
+    if edit == "same-size-edit":  # the old modification time back: the change time tells
+        st = target.stat()
+        text = target.read_text(encoding="utf-8")
+        target.write_text(text.replace("guardgen", "GUARDGEN", 1), encoding="utf-8")
+        os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+    elif edit == "touch-manifest":
+        os.utime(out / output.MANIFEST)
+    # Another generation: the boundary's document and the files naming it change.
+    org.write_text(CONFIG.replace("allow_services: [s3]", "allow_services: [s3, ec2]"),
+                   encoding="utf-8")
+    res = pipeline.build(pipeline.load(org), out)
+    known = cache.vouched(out)
+    assert (not known) == (edit == "touch-manifest")
+    assert ("accounts/app/main.tf" in known) == (edit == "none")
+    from guardgen.output import tree
+
+    read: list[str] = []
+    probe = tree._Disk.probe
+
+    def counted(self: tree._Disk, rel: str) -> tuple[str, bytes | None]:
+        read.append(rel)
+        return probe(self, rel)
+
+    monkeypatch.setattr(tree._Disk, "probe", counted)
+    fast = output.compare(out, res.files, keep_text=False, known=known, digests=res.digests)
+    fast_reads, read[:] = list(read), []
+    slow = output.compare(out, res.files, keep_text=False)
+    assert _fields(fast) == _fields(slow)
+    assert slow.update and set(slow.update) <= set(res.files)
+    owned = output.read_manifest(out)
+    if edit == "touch-manifest":
+        assert fast_reads == read
+    else:
+        # Only what the record cannot vouch for is read: the manifest, and the edited file.
+        assert set(fast_reads) == {output.MANIFEST} | (
+            {"accounts/app/main.tf"} if edit == "same-size-edit" else set())
+        assert set(owned) - set(fast_reads) <= set(known)
+    if edit == "same-size-edit":
+        assert fast.hand_edited == ["accounts/app/main.tf"]

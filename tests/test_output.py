@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -570,3 +571,18 @@ def test_the_manifest_is_exactly_what_json_dumps_writes(files: dict[str, str]) -
                 "files": {p: output.digest(t) for p, t in files.items()}}
     written = output.with_manifest(files)[output.MANIFEST]
     assert written == json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+
+
+# The expression _unsafe replaced: an empty, "." or ".." component, a backslash or a NUL.
+_UNSAFE_BEFORE = re.compile(r"(?:^|/)\.{0,2}(?:/|$)|[\\\0]")
+
+
+@given(st.text(alphabet="a./\\\0-_", max_size=12))
+def test_unsafe_paths_are_exactly_those_the_regular_expression_refused(rel: str) -> None:
+    from guardgen.output import tree
+
+    assert tree._unsafe(rel) == bool(_UNSAFE_BEFORE.search(rel))
+    for bad in ("", "/a", "a//b", "a/", ".", "..", "a/./b", "a/../b", "../a", "a\\b", "a\0"):
+        assert tree._unsafe(bad)
+    for good in ("a", "a/b.tf", ".hidden/x", "a/..b", "...", "a/.b/c"):
+        assert not tree._unsafe(good)

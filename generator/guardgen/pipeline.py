@@ -21,6 +21,7 @@ class Result:
     plan: plan.Plan
     out_dir: Path
     files: dict[str, str]  # relative path → text, manifest included
+    digests: dict[str, str]  # relative path → the manifest's hash of it, for every other file
 
 
 def load(path: Path, display: str | None = None) -> config.Loaded:
@@ -99,9 +100,9 @@ def build(loaded: config.Loaded, out: Path, *, prune_moves: bool = False) -> Res
     found = moves.derive(owned, adopt.Previous(out, owned), files, loaded.config, prune=prune_moves,
                          digests=digests)
     moved = render.moved_files(found, p, source)
-    files = output.with_manifest({**files, **moved},
-                                 {rel: d for rel, d in digests.items() if rel not in moved})
-    return Result(loaded, p, out, files)
+    digests.update({rel: output.digest(text) for rel, text in moved.items()})
+    files = output.with_manifest({**files, **moved}, digests)
+    return Result(loaded, p, out, files, digests)
 
 
 def inputs_digest(loaded: config.Loaded, out: Path, *, prune_moves: bool = False) -> str:

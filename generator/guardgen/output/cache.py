@@ -24,8 +24,10 @@ import os
 import stat
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from . import atomic
+from .atomic import MANIFEST
 from .lock import LOCK
 
 CACHE_ENV = "GUARDGEN_CACHE_DIR"
@@ -157,8 +159,7 @@ def _holds(out: Path, files: dict[str, str], rels: list[str]) -> bool:
     return True
 
 
-def unchanged(out: Path, inputs: str) -> str | None:
-    """The recorded summary when ``out`` provably still holds the generation of ``inputs``."""
+def _load(out: Path) -> dict[str, Any] | None:
     path = _record_path(out)
     if path is None:
         return None
@@ -167,8 +168,19 @@ def unchanged(out: Path, inputs: str) -> str | None:
             # Plain data only: marshal never runs code it reads. loads(), not load(): that one
             # reads a file in small pieces.
             record = marshal.loads(fh.read())
-        if record.get("format") != _FORMAT or record.get("inputs") != inputs:
-            return None
+    except (OSError, ValueError, EOFError, TypeError):
+        return None
+    if not isinstance(record, dict) or record.get("format") != _FORMAT:
+        return None
+    return record
+
+
+def unchanged(out: Path, inputs: str) -> str | None:
+    """The recorded summary when ``out`` provably still holds the generation of ``inputs``."""
+    record = _load(out)
+    if record is None or record.get("inputs") != inputs:
+        return None
+    try:
         if sorted(n for n in os.listdir(out) if n != LOCK) != record["top"]:
             return None
         fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
@@ -179,7 +191,34 @@ def unchanged(out: Path, inputs: str) -> str | None:
             os.close(fd)
         if current != record["stats"]:
             return None
-    except (OSError, ValueError, EOFError, KeyError, TypeError, AttributeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
     summary = record.get("summary")
     return summary if isinstance(summary, str) else None
+
+
+def vouched(out: Path) -> frozenset[str]:
+    """The files of the last recorded generation, whatever its inputs, that still have the
+    stamp it recorded, while its manifest is one of them. Such a file still holds what that
+    generation wrote: the hash the manifest lists for it. Empty when there is no such record."""
+    record = _load(out)
+    if record is None:
+        return frozenset()
+    try:
+        recorded = [(rel, st) for rel, st in zip(record["paths"], record["stats"], strict=True)
+                    if stat.S_ISREG(st[0])]
+        fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            same = []
+            for rel, st in recorded:
+                try:
+                    if atomic.stamp(os.lstat(rel, dir_fd=fd)) == st:
+                        same.append(rel)
+                except FileNotFoundError:
+                    continue
+        finally:
+            os.close(fd)
+    except (OSError, KeyError, TypeError, ValueError, IndexError):
+        return frozenset()
+    found = frozenset(same)
+    return found if MANIFEST in found else frozenset()

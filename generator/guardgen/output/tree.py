@@ -13,9 +13,9 @@ import difflib
 import errno
 import hashlib
 import os
-import re
 import stat
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring_ascii
 from pathlib import Path
@@ -63,13 +63,19 @@ class Comparison:
         return not (self.create or self.update or self.delete or self.blocked)
 
 
-# An empty, "." or ".." component, a leading "/", a backslash or a NUL.
-_UNSAFE = re.compile(r"(?:^|/)\.{0,2}(?:/|$)|[\\\0]")
+# Components that leave a plain relative path: empty (a leading, doubled or trailing "/"), "."
+# and "..". A backslash or a NUL anywhere is refused too.
+_UNSAFE_PARTS = frozenset({"", ".", ".."})
+
+
+def _unsafe(rel: str) -> bool:
+    # Split rather than a regular expression: this runs for every path of every tree twice.
+    return "\\" in rel or "\0" in rel or not _UNSAFE_PARTS.isdisjoint(rel.split("/"))
 
 
 def _safe_rel(rel: str) -> str:
     """``rel`` if it is a plain relative path inside the output, else :class:`OutputError`."""
-    if _UNSAFE.search(rel):
+    if _unsafe(rel):
         raise OutputError(f"refusing to touch {rel!r}: outside the output directory")
     return rel
 
@@ -183,13 +189,18 @@ def read_manifest(out: Path) -> dict[str, str]:
     return files
 
 
-def compare(out: Path, files: dict[str, str], *, keep_text: bool = True) -> Comparison:
+def compare(out: Path, files: dict[str, str], *, keep_text: bool = True,
+            known: AbstractSet[str] = frozenset(),
+            digests: Mapping[str, str] | None = None) -> Comparison:
     """Compare rendered ``files`` (manifest included) with what is under ``out``.
 
     Args:
         out: The output directory (it may not exist yet).
         files: The rendered tree.
         keep_text: Keep the disk text of differing files (for a diff).
+        known: Files of the manifest that provably hold what it says (:func:`cache.vouched`):
+            they are not read.
+        digests: The hash of each rendered file, needed to use ``known``.
     """
     for rel in files:
         _safe_rel(rel)
@@ -212,6 +223,10 @@ def compare(out: Path, files: dict[str, str], *, keep_text: bool = True) -> Comp
                                                      "output" if kind == "link" else ""))
                 continue
             cmp.create.append(rel)
+            continue
+        if rel in known and digests is not None and not keep_text and rel in owned:
+            if digests[rel] != owned[rel]:  # the file holds what the manifest says it does
+                cmp.update.append(rel)
             continue
         kind, data = ("missing", None) if disk.parent_missing(rel) else disk.probe(rel)
         if kind == "missing":
