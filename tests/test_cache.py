@@ -160,7 +160,8 @@ def test_no_record_vouches_for_a_file_someone_else_wrote(
     assert cache.unchanged(out, inputs) == "x"
 
 
-@pytest.mark.parametrize("change", ["none", "same-size-edit", "delete", "replace"])
+@pytest.mark.parametrize("change", ["none", "same-size-edit", "delete", "replace", "add-file",
+                                    "add-top-folder"])
 def test_a_stamp_vouches_only_for_a_file_nobody_touched_since_it_was_written(
         cli: Callable[..., object], org: Path, monkeypatch: pytest.MonkeyPatch,
         change: str) -> None:
@@ -184,9 +185,14 @@ def test_a_stamp_vouches_only_for_a_file_nobody_touched_since_it_was_written(
     rel = "accounts/app/main.tf"
     target, text = out / rel, files[rel]
     with output.OutputLock(out, exclusive=True):
-        stamps: dict[str, output.Stamp] = {}
+        stamps: dict[str, output.Stamp | None] = {}
         output.write(out, files, output.compare(out, files), stamps=stamps)
-        assert set(stamps) == set(files) - {output.MANIFEST}
+        # Every path of the new tree: what was written, its folders, and the lock file, which
+        # is the only thing carried over.
+        made = {rel for rel, st in stamps.items() if st is not None}
+        assert made == set(stamps) - {output.LOCK} and set(files) <= made
+        assert {rel for rel in made if (out / rel).is_dir()} == {
+            rel.rsplit("/", i)[0] for rel in files for i in range(1, rel.count("/") + 1)}
         st = target.stat()
         if change == "same-size-edit":  # the old modification time back: the change time tells
             target.write_text(text[:-2] + "#\n", encoding="utf-8")
@@ -196,13 +202,17 @@ def test_a_stamp_vouches_only_for_a_file_nobody_touched_since_it_was_written(
         elif change == "replace":  # another file of the same size in its place
             (out / "x").write_text(text[:-2] + "#\n", encoding="utf-8")
             os.replace(out / "x", target)
+        elif change == "add-file":  # a file of yours in a root, which planning would read
+            (target.parent / "extra.tf").write_text("# mine\n", encoding="utf-8")
+        elif change == "add-top-folder":
+            (out / "more").mkdir()
         cache.remember(out, inputs, "x", files, time.time_ns(), stamps)
         # Later, the same edit as above: the record must not match either.
         if change == "none":
             assert cache.unchanged(out, inputs) == "x"
             target.write_text(text[:-2] + "#\n", encoding="utf-8")
             os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
-    assert read_back in ([output.MANIFEST], [])  # the manifest is renamed into place: no stamp
+    assert read_back == []
     assert cache.unchanged(out, inputs) is None
 
 
@@ -277,3 +287,13 @@ def test_files_the_record_vouches_for_are_not_read_again_and_compare_the_same(
         assert set(owned) - set(fast_reads) <= set(known)
     if edit == "same-size-edit":
         assert fast.hand_edited == ["accounts/app/main.tf"]
+
+
+def test_the_generate_that_writes_a_tree_records_it(cli: Callable[..., object], org: Path) -> None:
+    for _ in range(2):  # a first tree, then one written over the first
+        res = cli("generate", "-c", org)
+        assert res.exit_code == 0, res.output  # type: ignore[attr-defined]
+        assert "written" not in res.output  # type: ignore[attr-defined]
+        assert _known(org) is not None
+        org.write_text(CONFIG.replace("allow_services: [s3]", "allow_services: [s3, ec2]"),
+                       encoding="utf-8")

@@ -48,7 +48,7 @@ def _generate(config: Path, out: Path | None, force: bool, quiet: bool, *,
                 res = pipeline.build(loaded, out_dir, prune_moves=prune_moves)
                 cmp = output.compare(out_dir, res.files, keep_text=False,
                                      known=output.cache.vouched(out_dir), digests=res.digests)
-                stamps: dict[str, output.Stamp] = {}
+                stamps: dict[str, output.Stamp | None] = {}
                 notes = output.write(out_dir, res.files, cmp, force=force, stamps=stamps)
                 summary = (f"{len(res.plan.targets)} targets, {len(res.plan.policies)} SCPs, "
                            f"{len(res.files)} files")

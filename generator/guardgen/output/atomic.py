@@ -462,7 +462,7 @@ def _parents(rel: str) -> Iterable[str]:
 
 
 def replace_tree(out: Path, files: dict[str, str], writes: Iterable[str],
-                 drops: Iterable[str], stamps: dict[str, Stamp] | None = None
+                 drops: Iterable[str], stamps: dict[str, Stamp | None] | None = None
                  ) -> list[str]:
     """Make ``out`` hold ``files`` in one atomic step (see the module docstring).
 
@@ -472,10 +472,12 @@ def replace_tree(out: Path, files: dict[str, str], writes: Iterable[str],
         writes: Paths whose content changes (created or rewritten).
         drops: Paths under ``out`` that the new tree leaves out (owned files no longer rendered,
             and with ``--force`` files edited by hand).
-        stamps: Filled, when given, with the stat of each file this write created, taken once
-            written. The swap comes a file-system clock tick after the last of them, so anyone
-            changing such a file later gives it another change time; when the clock cannot be
-            seen to move, ``stamps`` stays empty.
+        stamps: Filled, when given, with every path of the new tree below its top: the stat
+            of what this write made (files once written, the manifest, folders once filled),
+            None for what it carried over from the old tree. The swap comes a file-system
+            clock tick after the last of those stats, so anyone changing such a path later
+            gives it another change time; when the clock cannot be seen to move, ``stamps``
+            stays empty.
 
     Returns:
         Notes for the user (files kept aside during the clean-up), usually none.
@@ -503,10 +505,10 @@ def replace_tree(out: Path, files: dict[str, str], writes: Iterable[str],
         _copy_owner_and_mode(tree, old_root)
         Journal(out_s, _ident(old_root) or (0, 0), _ident(os.lstat(tree)) or (0, 0)).write(work)
         old = scan(out_s)
-        written: dict[str, Stamp] = {}
+        written: dict[str, Stamp | None] = {}
         _build(out_s, tree, work, files, writes, drops, old, written)
         sync_filesystem(tree)
-        newest = max((max(st[3], st[4]) for st in written.values()), default=0)
+        newest = max((max(st[3], st[4]) for st in written.values() if st is not None), default=0)
         if stamps is not None and clock_after(str(work / _JOURNAL), newest) is not None:
             stamps.update(written)
         _commit(tree, out_s, str(work / _OLD))
@@ -557,10 +559,10 @@ def _copy_owner_and_mode(path: str, like: os.stat_result) -> None:
 
 
 def _build(out: str, tree: str, work: Path, files: dict[str, str], writes: set[str],
-           drops: set[str], old: Scan, written: dict[str, Stamp]) -> set[str]:
-    """Fill ``tree`` with the new tree: ``writes`` written (their stat in ``written``, the
-    manifest's aside: a rename may stamp it again), everything else of ``out`` linked. Returns
-    the paths that had to be copied rather than linked."""
+           drops: set[str], old: Scan, written: dict[str, Stamp | None]) -> set[str]:
+    """Fill ``tree`` with the new tree: ``writes`` written, everything else of ``out`` linked;
+    ``written`` gets every path, as :func:`replace_tree` says of ``stamps``. Returns the paths
+    that had to be copied rather than linked."""
     copied: set[str] = set()
     carried: dict[str, str] = {}
     for rel, (kind, _) in old.files.items():
@@ -586,6 +588,7 @@ def _build(out: str, tree: str, work: Path, files: dict[str, str], writes: set[s
         tmp = str(work / _MANIFEST_TMP)
         _write_new(tmp, files[MANIFEST])
         os.rename(tmp, f"{tree}/{MANIFEST}")
+        written[MANIFEST] = stamp(os.lstat(f"{tree}/{MANIFEST}"))  # the rename may move ctime
     elif MANIFEST in carried:
         os.link(f"{out}/{MANIFEST}", f"{tree}/{MANIFEST}", follow_symlinks=False)
     umask = os.umask(0)
@@ -619,6 +622,9 @@ def _build(out: str, tree: str, work: Path, files: dict[str, str], writes: set[s
     for rel in writes:
         if rel != MANIFEST:
             written[rel] = _write_new(f"{tree}/{rel}", files[rel])
+    written.update(dict.fromkeys(carried))
+    for rel in dirs:  # filled: no entry is added to them any more
+        written[rel] = stamp(os.lstat(f"{tree}/{rel}"))
     return copied
 
 

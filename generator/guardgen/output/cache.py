@@ -23,6 +23,7 @@ import marshal
 import os
 import stat
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -50,10 +51,9 @@ def _record_path(out: Path) -> Path | None:
     return folder / f"{key}.record"
 
 
-def _scan(out: Path, stamps: dict[str, atomic.Stamp]
-          ) -> tuple[list[str], dict[str, atomic.Stamp]] | None:
+def _scan(out: Path) -> tuple[list[str], dict[str, atomic.Stamp]] | None:
     """The names at the top of ``out`` (whose own times the lock file moves) and the stamp of
-    every path below it: the one in ``stamps`` for a file this run wrote, else its lstat now."""
+    every path below it."""
     top: list[str] = []
     entries: dict[str, atomic.Stamp] = {}
     stack = [""]
@@ -67,11 +67,6 @@ def _scan(out: Path, stamps: dict[str, atomic.Stamp]
                     path = f"{rel}/{e.name}" if rel else e.name
                     if not rel:
                         top.append(e.name)
-                    known = stamps.get(path)
-                    if known is not None:
-                        # Whatever is there now, a later lstat of it must match this stamp.
-                        entries[path] = known
-                        continue
                     st = atomic.stamp(e.stat(follow_symlinks=False))
                     entries[path] = st
                     if stat.S_ISDIR(st[0]):
@@ -81,18 +76,41 @@ def _scan(out: Path, stamps: dict[str, atomic.Stamp]
     return sorted(top), entries
 
 
+def _inventory(out: Path, stamps: Mapping[str, atomic.Stamp | None]
+               ) -> tuple[list[str], dict[str, atomic.Stamp]] | None:
+    """:func:`_scan` for a tree whose every path a write listed: its stamp where the write made
+    the path, an lstat now for what it carried over. Whatever appeared since changed the times
+    of a folder listed, or is a new name at the top."""
+    top = sorted(rel for rel in stamps if "/" not in rel and rel != LOCK)
+    entries: dict[str, atomic.Stamp] = {}
+    try:
+        if sorted(n for n in os.listdir(out) if n != LOCK) != top:
+            return None
+        fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            for rel, st in stamps.items():
+                if rel != LOCK:
+                    entries[rel] = st if st is not None else atomic.stamp(os.lstat(rel, dir_fd=fd))
+        finally:
+            os.close(fd)
+    except OSError:
+        return None
+    return top, entries
+
+
 def remember(out: Path, inputs: str, summary: str, files: dict[str, str], since_ns: int,
-             stamps: dict[str, atomic.Stamp] | None = None) -> None:
+             stamps: Mapping[str, atomic.Stamp | None] | None = None) -> None:
     """Record that ``out`` now holds ``files``, the generation of ``inputs`` begun at
     ``since_ns`` (``summary`` is what a no-op run reports). The caller holds the output's lock.
     Failing to record only costs the next run its shortcut.
 
-    A file this run wrote is recorded with its stamp, the stat it had once written (``stamps``,
-    from :func:`guardgen.output.write`): the tree was swapped in a clock tick later, so any
-    change since gives it other times, now or later, and the record then no longer matches.
-    Every other path's stat is taken once the file system's clock has moved past this run's
-    last change, and every other generated file is read back and compared with what was
-    generated. Either way the record never vouches for a file someone else wrote.
+    A path this run made is recorded with its stamp, the stat it had once made (``stamps``,
+    from :func:`guardgen.output.write`, which lists the whole new tree): the tree was swapped
+    in a clock tick later, so any change since gives it other times, now or later, and the
+    record then no longer matches. Every other path's stat is taken once the file system's
+    clock has moved past this run's last change, and every other generated file is read back
+    and compared with what was generated. Either way the record never vouches for a file
+    someone else wrote.
     """
     path = _record_path(out)
     if path is None:
@@ -107,7 +125,7 @@ def remember(out: Path, inputs: str, summary: str, files: dict[str, str], since_
     except OSError:
         return
     stamped = stamps or {}
-    scanned = _scan(out, stamped)
+    scanned = _inventory(out, stamped) if stamped else _scan(out)
     if scanned is None:
         return
     top, entries = scanned
@@ -122,7 +140,7 @@ def remember(out: Path, inputs: str, summary: str, files: dict[str, str], since_
         return
     if any(rel not in entries for rel in files):
         return  # a generated file is gone already
-    unproved = [rel for rel in files if rel not in stamped]
+    unproved = [rel for rel in files if stamped.get(rel) is None]
     if not _holds(out, files, unproved):
         return
     record = {"format": _FORMAT, "inputs": inputs, "summary": summary, "top": top,

@@ -324,7 +324,7 @@ def prepare(out: Path) -> None:
 
 
 def write(out: Path, files: dict[str, str], cmp: Comparison, *, force: bool = False,
-          stamps: dict[str, atomic.Stamp] | None = None) -> list[str]:
+          stamps: dict[str, atomic.Stamp | None] | None = None) -> list[str]:
     """Apply ``cmp`` to ``out`` in one atomic step (the caller holds the output's lock).
 
     Refuses to clobber files it does not own or that were edited by hand, unless ``force``, and
