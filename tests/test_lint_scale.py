@@ -303,3 +303,37 @@ def test_plan_mode_reads_only_what_it_places_and_places_it_as_before(
          "path": f.path, "pointer": f.pointer, "line": f.line, "column": f.column,
          "where": f.where, "source": f.source} for f in eager]
     assert [d["path"] for d in report["documents"]] == [d.path for d in inputs]
+
+
+def test_a_forked_child_checking_half_the_documents_finds_what_one_process_finds(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from guardgen import forked
+    from guardgen.policy.lint import engine
+
+    if not forked.available():
+        pytest.skip("one CPU: no second process")
+    docs: list[lint.LintInput] = []
+    for i in range(40):
+        doc = json.loads(json.dumps(DOC))
+        doc["Statement"][0]["Action"].append(f"s3:Nope{i}")
+        for kind in ("identity", "scp", "trust"):
+            docs.append(lint.LintInput(f"p{i}-{kind}.json", kind, doc))  # type: ignore[arg-type]
+    docs.append(lint.LintInput("bad.json", "identity", None, unreadable=lint.Unreadable("not JSON")))
+    docs.append(lint.LintInput("again.json", "identity", docs[0].document))
+    options = _options(break_glass=(BG,))
+    monkeypatch.setattr(engine, "_FORK_FROM", 10**9)
+    alone = lint.lint(docs, options)
+    forks: list[int] = []
+    real = forked.Forked
+
+    def counted(fn: Any) -> Any:
+        forks.append(1)
+        return real(fn)
+
+    monkeypatch.setattr(forked, "Forked", counted)
+    monkeypatch.setattr(engine, "_FORK_FROM", 2)
+    shared = lint.lint(docs, options)
+    assert forks == [1]
+    assert shared == alone
+    assert {f.rule for f in alone} >= {"GG004", "GG102"}
+    assert len({f.path for f in alone}) > 80  # findings from both halves

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import marshal
 import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ... import forked
 from .model import (
     ASSUME,
     KINDS,
@@ -92,6 +94,9 @@ _Placed = tuple[Rule, str, str, int | None, int | None]  # rule, pointer, messag
 
 # The rules of each type, in registry order.
 _RULES: dict[Kind, tuple[Rule, ...]] = {k: tuple(r for r in REGISTRY if applies(r, k)) for k in KINDS}
+_BY_ID = {r.id: r for r in (*REGISTRY, UNREADABLE)}
+# From this many distinct documents, a forked child checks half of them.
+_FORK_FROM = 2_000
 
 
 def _own_text(item: LintInput) -> str | None:
@@ -158,9 +163,8 @@ def lint(docs: Sequence[LintInput], options: LintOptions | None = None,
     # A plan hands the same document object to many inputs: its shape is worked out once. The
     # object is kept with it, so no other one can take its id during the run.
     shapes: dict[int, tuple[Any, object]] = {}
-    checked: dict[tuple[Any, ...], list[tuple[Rule, str, str]]] = {}
-    placed: dict[tuple[Any, ...], list[_Placed]] = {}
-    out: list[Finding] = []
+    keys: list[tuple[Any, ...]] = []
+    first: dict[tuple[Any, ...], LintInput] = {}
     for item in docs:
         # Findings depend on the type, the document and whether it could be read, never on the
         # path: an organization repeats documents across accounts, and each distinct one is
@@ -169,9 +173,13 @@ def lint(docs: Sequence[LintInput], options: LintOptions | None = None,
         if known is None:
             known = shapes[id(item.document)] = (item.document, _shape(item.document))
         key = (item.kind, item.unreadable, known[1])
-        found = checked.get(key)
-        if found is None:
-            found = checked[key] = _check(item, options)
+        keys.append(key)
+        first.setdefault(key, item)
+    checked = _check_all(list(first.items()), options)
+    placed: dict[tuple[Any, ...], list[_Placed]] = {}
+    out: list[Finding] = []
+    for item, key in zip(docs, keys, strict=True):
+        found = checked[key]
         if not found:
             continue
         source = None if item.unreadable else read(item)
@@ -182,6 +190,24 @@ def lint(docs: Sequence[LintInput], options: LintOptions | None = None,
                         item.where, line, column, rule.source)
                 for rule, pointer, message, line, column in mine]
     return out
+
+
+def _check_all(todo: list[tuple[tuple[Any, ...], LintInput]], options: LintOptions
+               ) -> dict[tuple[Any, ...], list[tuple[Rule, str, str]]]:
+    """:func:`_check` of each distinct document; many of them are shared between this process
+    and a forked child."""
+    half = len(todo) // 2 if len(todo) >= _FORK_FROM and forked.available() else 0
+    child = (forked.Forked(lambda: [[(rule.id, pointer, message) for rule, pointer, message
+                                     in _check(item, options)] for _, item in todo[:half]])
+             if half else None)
+    with child if child is not None else contextlib.nullcontext():
+        checked = {key: _check(item, options) for key, item in todo[half:]}
+        if child is not None:
+            # Rules go by id: a rule holds functions, which do not cross a pipe.
+            for (key, _), found in zip(todo[:half], child.result(), strict=True):
+                checked[key] = [(_BY_ID[rule], pointer, message)
+                                for rule, pointer, message in found]
+    return checked
 
 
 def fails(findings: Iterable[Finding], fail_on: Severity) -> bool:
