@@ -183,7 +183,8 @@ def test_cli_import_stays_light() -> None:
     assert out.stdout.strip() == ""
 
 
-def _entry(argv: list[str], columns: str | None, *, probe: bool = False) -> str:
+def _entry(argv: list[str], columns: str | None, *, probe: bool = False,
+           name: str = "guardgen") -> str:
     """What the console script's ``main`` prints for ``argv`` at a terminal width of ``columns``;
     with ``probe``, also whether it imported Typer."""
     import os
@@ -193,7 +194,7 @@ def _entry(argv: list[str], columns: str | None, *, probe: bool = False) -> str:
     env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
     if columns is not None:
         env["COLUMNS"] = columns
-    code = (f"import sys; sys.argv = ['guardgen', *{argv!r}]; from guardgen.cli import main\n"
+    code = (f"import sys; sys.argv = [{name!r}, *{argv!r}]; from guardgen.cli import main\n"
             "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
             + ("print('typer' in sys.modules)" if probe else ""))
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
@@ -272,3 +273,24 @@ def test_lint_is_a_guardgen_command(cli) -> None:
 
     r = cli("lint", "--config", EXAMPLES / "iam" / "guardgen.yaml")
     assert r.exit_code == 0, r.output
+
+
+def test_help_under_another_name_is_typer_s() -> None:
+    out = _entry(["--help"], "80", probe=True, name="/usr/local/bin/gg")
+    assert out.startswith("Usage: gg [OPTIONS]") and out.endswith("True\n")
+
+
+def test_help_into_a_closed_pipe_exits_1_quietly() -> None:
+    import os
+    import subprocess
+    import sys
+
+    read, write = os.pipe()
+    os.close(read)  # whoever read the help is gone
+    try:
+        r = subprocess.run([sys.executable, "-c", "import sys; sys.argv = ['guardgen', '--help']; "
+                            "from guardgen.cli import main; main()"], stdout=write,
+                           stderr=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "80"})
+    finally:
+        os.close(write)
+    assert (r.returncode, r.stderr) == (1, "")

@@ -69,3 +69,16 @@ def test_rendering_in_two_processes_writes_the_same_files(tmp_path: Path,
     monkeypatch.setattr(forked, "available", lambda: False)
     assert terraform.render(p, "../guardgen.yaml") == both
     assert calls == [1]
+
+
+def test_no_fork_while_another_thread_runs() -> None:
+    import threading
+
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert not forked.available()
+    finally:
+        stop.set()
+        other.join()

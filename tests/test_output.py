@@ -214,6 +214,16 @@ def test_emptied_folders_are_removed_and_files_guardgen_never_wrote_stay(tmp_pat
     assert sorted(p.name for p in out.iterdir()) == [output.MANIFEST, "a.tf", "old"]
 
 
+def test_nested_empty_folders_of_yours_stay(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    generate(out, OLD)
+    (out / "notes" / "drafts" / "deeper").mkdir(parents=True)
+    generate(out, NEW)
+    assert (out / "notes" / "drafts" / "deeper").is_dir()
+    assert snapshot(out) == expected(NEW, tmp_path, lambda ref: (
+        ref / "notes" / "drafts" / "deeper").mkdir(parents=True))
+
+
 def test_hand_edits_are_refused_unless_forced(tmp_path: Path) -> None:
     out = tmp_path / "out"
     generate(out, OLD)

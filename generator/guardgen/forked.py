@@ -13,6 +13,7 @@ import contextlib
 import os
 import pickle
 import signal
+import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -20,9 +21,12 @@ T = TypeVar("T")
 
 
 def available() -> bool:
-    """Whether a second core can be used this way here (POSIX fork, more than one CPU)."""
-    return hasattr(os, "fork") and len(os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity")
-                                       else range(os.cpu_count() or 1)) > 1
+    """Whether a second core can be used this way here: POSIX fork, more than one CPU, and no
+    other thread (a fork copies only the calling thread: a lock another one held, an import
+    lock for one, would stay held in the child for good)."""
+    return (hasattr(os, "fork") and threading.active_count() == 1
+            and len(os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity")
+                    else range(os.cpu_count() or 1)) > 1)
 
 
 class Forked(Generic[T]):

@@ -70,12 +70,18 @@ def _columns() -> int:
 
 
 def _quick_answer(argv: list[str]) -> str | None:
-    """`guardgen --version` and, on a terminal at least 80 wide, `guardgen --help`; else None."""
+    """`guardgen --version` and, on a terminal at least 80 wide, `guardgen --help`; else None
+    (Typer answers)."""
+    if sys.stdout is None:
+        return None
     if argv == ["--version"]:
         from .. import __version__
 
         return __version__ + "\n"
-    if argv == ["--help"] and _columns() >= _HELP_COLUMNS:
+    # The file is rendered as `guardgen`, with shell detection for the completion options.
+    if (argv == ["--help"] and _columns() >= _HELP_COLUMNS
+            and os.path.basename(sys.argv[0]) == "guardgen"
+            and "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION" not in os.environ):
         try:
             with open(HELP_FILE, encoding="utf-8") as f:
                 return f.read()
@@ -88,7 +94,12 @@ def main() -> None:
     """Console-script entry point."""
     quick = _quick_answer(sys.argv[1:])
     if quick is not None:
-        sys.stdout.write(quick)
+        try:
+            sys.stdout.write(quick)
+            sys.stdout.flush()
+        except BrokenPipeError:  # as click does: exit 1, nothing on stderr
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
         return
     # A run builds millions of small acyclic objects (the plan, rendered text) and frees them at
     # exit; the default thresholds rescan the whole growing heap again and again, about a fifth

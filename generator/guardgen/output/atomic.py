@@ -572,8 +572,8 @@ def _build(out: str, tree: str, work: Path, files: dict[str, str], writes: set[s
             raise OutputError(f"{out}/{rel} is a special file (a pipe, socket or device); guardgen "
                               "keeps only files, folders and links in its output: move it away")
         carried[rel] = kind
-    dirs = set(old.empty_dirs)  # folders someone made and left empty stay
-    for rel in (*carried, *writes):
+    dirs = set(old.empty_dirs)  # folders someone made and left empty stay, and their folders
+    for rel in (*carried, *writes, *old.empty_dirs):
         dirs.update(_parents(rel))
     # compare() refuses these first, with a better message; this is the last line of defence.
     for rel in writes:
