@@ -82,3 +82,23 @@ def test_no_fork_while_another_thread_runs() -> None:
     finally:
         stop.set()
         other.join()
+
+
+def test_maybe_without_a_second_core_does_the_work_here_when_asked(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(forked, "available", lambda: False)
+    ran: list[str] = []
+    with forked.maybe(lambda: ran.append("fn") or 1, instead=lambda: ran.append("instead") or 2) as w:
+        assert ran == []  # nothing yet: the work waits for result()
+        assert w.result() == 2
+    assert ran == ["instead"]
+    with forked.maybe(lambda: os.getpid()) as w:
+        assert w.result() == os.getpid()
+
+
+def test_maybe_forks_only_when_asked_to_and_a_core_is_there(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(forked, "available", lambda: True)
+    with forked.maybe(lambda: os.getpid()) as w:
+        assert w.result() != os.getpid()
+    with forked.maybe(lambda: os.getpid(), when=False) as w:
+        assert w.result() == os.getpid()

@@ -77,3 +77,29 @@ class Forked(Generic[T]):
         if not ok:
             raise value
         return value  # type: ignore[no-any-return]
+
+
+class _Here(Generic[T]):
+    """What :func:`maybe` gives without a second core: the work, done here when asked."""
+
+    def __init__(self, fn: Callable[[], T]) -> None:
+        self._fn = fn
+
+    def __enter__(self) -> _Here[T]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def result(self) -> T:
+        return self._fn()
+
+
+def maybe(fn: Callable[[], T], *, when: bool = True,
+          instead: Callable[[], T] | None = None) -> Forked[T] | _Here[T]:
+    """``fn()`` started in a child process when ``when`` and a second core is
+    :func:`available`; otherwise ``instead()`` (``fn()`` by default), run in this process when
+    the result is asked for. Used the same way either way: ``with``, then ``result()``."""
+    if when and available():
+        return Forked(fn)
+    return _Here(instead or fn)

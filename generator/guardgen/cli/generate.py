@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
 import time
 from enum import Enum
@@ -111,12 +110,11 @@ def check(
                                               force_location=force_output_location)
         # Proving needs only the config: planned again on the second core while this one
         # builds and compares the tree; without one, proved afterwards from the same plan.
-        child = (forked.Forked(lambda: _failures(plan.build(loaded.config)))
-                 if forked.available() else None)
-        with child if child is not None else contextlib.nullcontext():
+        with forked.maybe(lambda: _failures(plan.build(loaded.config)),
+                          instead=lambda: _failures(res.plan)) as proved:
             res = pipeline.build(loaded, out_dir)
             left, cmp = output.compare_consistent(res.out_dir, res.files, wait=wait)
-            total, lines = child.result() if child is not None else _failures(res.plan)
+            total, lines = proved.result()
     except GuardgenError as exc:
         fail(exc)
     if left is not None and left.state in ("building", "swapping"):

@@ -7,7 +7,6 @@ rendered by a filter here (:class:`_Rendered`) pass through as they are.
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections.abc import Callable, Sequence
 from functools import cache
@@ -237,17 +236,14 @@ def render(plan: Plan, source: str) -> dict[str, str]:
         return roots
 
     accounts = plan.accounts
-    split, child = len(accounts), None
-    if len(accounts) >= _FORK_FROM and forked.available():
-        # Most of a large organization's rendering: part of the account roots on the second
-        # core while this process renders the others, the README and the policy documents.
-        split = round(len(accounts) * (1 - _CHILD_SHARE))
-        child = forked.Forked(lambda: account_roots(accounts[split:]))
-    with child if child is not None else contextlib.nullcontext():
+    # Most of a large organization's rendering: part of the account roots on the second core
+    # while this process renders the others, the README and the policy documents.
+    split = round(len(accounts) * (1 - _CHILD_SHARE))
+    with forked.maybe(lambda: account_roots(accounts[split:]),
+                      when=len(accounts) >= _FORK_FROM) as rest:
         files.update(account_roots(accounts[:split]))
         files.update(_shared_files(plan, source, header, common, deploy))
-        if child is not None:
-            files.update(child.result())
+        files.update(rest.result())
     return dict(sorted(files.items()))
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import marshal
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -196,17 +195,14 @@ def _check_all(todo: list[tuple[tuple[Any, ...], LintInput]], options: LintOptio
                ) -> dict[tuple[Any, ...], list[tuple[Rule, str, str]]]:
     """:func:`_check` of each distinct document; many of them are shared between this process
     and a forked child."""
-    half = len(todo) // 2 if len(todo) >= _FORK_FROM and forked.available() else 0
-    child = (forked.Forked(lambda: [[(rule.id, pointer, message) for rule, pointer, message
-                                     in _check(item, options)] for _, item in todo[:half]])
-             if half else None)
-    with child if child is not None else contextlib.nullcontext():
+    half = len(todo) // 2
+    # Rules go by id: a rule holds functions, which do not cross a pipe.
+    with forked.maybe(lambda: [[(rule.id, pointer, message) for rule, pointer, message
+                                in _check(item, options)] for _, item in todo[:half]],
+                      when=len(todo) >= _FORK_FROM) as theirs:
         checked = {key: _check(item, options) for key, item in todo[half:]}
-        if child is not None:
-            # Rules go by id: a rule holds functions, which do not cross a pipe.
-            for (key, _), found in zip(todo[:half], child.result(), strict=True):
-                checked[key] = [(_BY_ID[rule], pointer, message)
-                                for rule, pointer, message in found]
+        for (key, _), found in zip(todo[:half], theirs.result(), strict=True):
+            checked[key] = [(_BY_ID[rule], pointer, message) for rule, pointer, message in found]
     return checked
 
 
