@@ -193,6 +193,26 @@ def _load(out: Path) -> dict[str, Any] | None:
     return record
 
 
+def _stamps_now(out: Path, paths: list[str]) -> list[atomic.Stamp | None]:
+    """The stamp of each of ``paths`` under ``out`` now, None for one that is gone."""
+    fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        stamp, lstat = atomic.stamp, os.lstat
+        try:  # the common case, a comprehension: it is every path of a large tree
+            return [stamp(lstat(rel, dir_fd=fd)) for rel in paths]
+        except FileNotFoundError:
+            return [stamp(st) if (st := _lstat_at(rel, fd)) else None for rel in paths]
+    finally:
+        os.close(fd)
+
+
+def _lstat_at(rel: str, fd: int) -> os.stat_result | None:
+    try:
+        return os.lstat(rel, dir_fd=fd)
+    except FileNotFoundError:
+        return None
+
+
 def unchanged(out: Path, inputs: str) -> str | None:
     """The recorded summary when ``out`` provably still holds the generation of ``inputs``."""
     record = _load(out)
@@ -201,13 +221,7 @@ def unchanged(out: Path, inputs: str) -> str | None:
     try:
         if sorted(n for n in os.listdir(out) if n != LOCK) != record["top"]:
             return None
-        fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            lstat = os.lstat
-            current = [atomic.stamp(lstat(rel, dir_fd=fd)) for rel in record["paths"]]
-        finally:
-            os.close(fd)
-        if current != record["stats"]:
+        if _stamps_now(out, record["paths"]) != record["stats"]:
             return None
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
@@ -225,18 +239,9 @@ def vouched(out: Path) -> frozenset[str]:
     try:
         recorded = [(rel, st) for rel, st in zip(record["paths"], record["stats"], strict=True)
                     if stat.S_ISREG(st[0])]
-        fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            same = []
-            for rel, st in recorded:
-                try:
-                    if atomic.stamp(os.lstat(rel, dir_fd=fd)) == st:
-                        same.append(rel)
-                except FileNotFoundError:
-                    continue
-        finally:
-            os.close(fd)
+        now = _stamps_now(out, [rel for rel, _ in recorded])
     except (OSError, KeyError, TypeError, ValueError, IndexError):
         return frozenset()
-    found = frozenset(same)
+    found = frozenset(rel for (rel, st), current in zip(recorded, now, strict=True)
+                      if current == st)
     return found if MANIFEST in found else frozenset()
