@@ -50,7 +50,8 @@ def generation(text: str, previous: Mapping[str, str] | None = None, *, prune: b
     files = render.render(p, SOURCE)
     prev = dict(previous or {})
     owned = {path: output.digest(t) for path, t in prev.items()}
-    found = moves.derive(owned, prev, files, loaded.config, prune=prune)
+    found = moves.derive(owned, prev, files, {path: output.digest(t) for path, t in files.items()},
+                         loaded.config, prune=prune)
     return {**files, **render.moved_files(found, p, SOURCE)}
 
 
@@ -303,7 +304,7 @@ def test_nothing_renamed_nothing_moved(example: str) -> None:
     loaded = pipeline.loads(text)
     files = render.render(plan.build(loaded.config), SOURCE)
     owned = {p: output.digest(t) for p, t in files.items()}
-    assert moves.derive(owned, files, files, loaded.config) == moves.NO_MOVES
+    assert moves.derive(owned, files, files, owned, loaded.config) == moves.NO_MOVES
 
 
 def test_moved_files_are_terraform_fmt_clean_and_parse(tmp_path: Path) -> None:

@@ -97,8 +97,8 @@ def build(loaded: config.Loaded, out: Path, *, prune_moves: bool = False) -> Res
     user = adopt.user_terraform(out, files, owned)
     adopt.refuse_clashes(user, moves.declared_by_root(files, {f.rsplit("/", 1)[0] for f in user}))
     digests = {rel: output.digest(text) for rel, text in files.items()}  # for moves and manifest
-    found = moves.derive(owned, adopt.Previous(out, owned), files, loaded.config, prune=prune_moves,
-                         digests=digests)
+    found = moves.derive(owned, adopt.Previous(out, owned), files, digests, loaded.config,
+                         prune=prune_moves)
     moved = render.moved_files(found, p, source)
     digests.update({rel: output.digest(text) for rel, text in moved.items()})
     files = output.with_manifest({**files, **moved}, digests)

@@ -29,7 +29,6 @@ and the tests read every tree these moves are checked against with python-hcl2.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -372,11 +371,6 @@ def _translate(key: Key, ous: Mapping[tuple[str, ...], tuple[str, ...]],
 
 # -- the derivation -------------------------------------------------------------------------------
 
-def digest(text: str) -> str:
-    """SHA-256 of ``text`` as written: what the manifest records for a file."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def _by_root(paths: Iterable[str]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for p in paths:
@@ -387,7 +381,7 @@ def _by_root(paths: Iterable[str]) -> dict[str, list[str]]:
 
 
 def derive(owned: Mapping[str, str], previous: Mapping[str, str], rendered: Mapping[str, str],
-           cfg: Config, *, prune: bool = False, digests: Mapping[str, str] | None = None) -> Moves:
+           digests: Mapping[str, str], cfg: Config, *, prune: bool = False) -> Moves:
     """The moves the new tree carries.
 
     Args:
@@ -395,19 +389,18 @@ def derive(owned: Mapping[str, str], previous: Mapping[str, str], rendered: Mapp
         previous: Text of the previous tree's files, by path. Only ``.tf`` files of roots that
             changed, moved or carry moves are looked up; a file missing from it counts as empty.
         rendered: The new tree, without moved.tf files.
+        digests: The manifest's hash of every rendered file (``guardgen.output.digest``).
         cfg: The config the new tree comes from (for ``previously:`` and OU ids).
         prune: Drop the moves of earlier generations; keep only those this change needs.
-        digests: The :func:`digest` of every rendered file, when the caller has them already.
 
     Returns:
         Moved blocks per root, and the folders account roots were in before.
     """
     old_files = _by_root(owned)
     new_files = _by_root(rendered)
-    sha = digests.__getitem__ if digests is not None else (lambda p: digest(rendered[p]))
     changed = {r for r in set(old_files) | set(new_files)
                if sorted(old_files.get(r, ())) != sorted(new_files.get(r, ()))
-               or any(owned.get(p) != sha(p) for p in new_files.get(r, ()))}
+               or any(owned.get(p) != digests[p] for p in new_files.get(r, ()))}
     if not changed:
         return NO_MOVES
 
